@@ -1,0 +1,24 @@
+//! Sans-I/O core: every rule of the seed (Twisted's `procmon.py`) and nothing else.
+//!
+//! No threads, no libc, no clock. Time is an input ([`Time`]); the outside world is a
+//! [`Host`] that spawns, signals and receives events — the way the seed's tests drive
+//! a fake reactor. A bug in the backoff is fixed here and tested here.
+
+mod describe;
+mod lines;
+mod policy;
+mod settings;
+mod spec;
+mod supervisor;
+
+pub use describe::python_repr;
+pub use lines::{Line, LineSplitter, LINE_LIMIT};
+pub use policy::{next_restart, Restart};
+pub use settings::{seconds, Settings};
+pub use spec::{Name, ProcessSpec};
+pub use supervisor::{
+    Event, ExitStatus, Host, ProcessInfo, ProcessState, RunId, Signal, Supervisor,
+};
+
+/// A point on a monotonic clock, as the time elapsed since an arbitrary origin.
+pub type Time = std::time::Duration;

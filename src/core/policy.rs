@@ -1,0 +1,80 @@
+//! The restart policy of the seed's `connectionLost`, as a pure function.
+
+use super::Settings;
+use std::time::Duration;
+
+/// What to do after a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// How long to wait before the next start (zero: at once).
+    pub wait: Duration,
+    /// The process's delay for the next instant death (the seed's `delay[name]`).
+    pub next_delay: Duration,
+}
+
+/// The seed's rule. A run that lived at least `threshold` restarts at once and resets
+/// the delay to `min_restart_delay`; a shorter one (or a failed spawn: `uptime` is
+/// `None`) waits its current `delay`, which then doubles, capped at `max_restart_delay`.
+pub fn next_restart(uptime: Option<Duration>, delay: Duration, settings: &Settings) -> Restart {
+    match uptime {
+        Some(lived) if lived >= settings.threshold => Restart {
+            wait: Duration::ZERO,
+            next_delay: settings.min_restart_delay,
+        },
+        _ => Restart {
+            wait: delay,
+            next_delay: delay.saturating_mul(2).min(settings.max_restart_delay),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(threshold: u64, min: u64, max: u64) -> Settings {
+        Settings {
+            threshold: Duration::from_secs(threshold),
+            kill_time: Duration::from_secs(5),
+            min_restart_delay: Duration::from_secs(min),
+            max_restart_delay: Duration::from_secs(max),
+        }
+    }
+
+    #[test]
+    fn long_lived_restarts_at_once_and_resets() {
+        let r = next_restart(
+            Some(Duration::from_secs(1)),
+            Duration::from_secs(8),
+            &s(1, 1, 3600),
+        );
+        assert_eq!(r.wait, Duration::ZERO);
+        assert_eq!(r.next_delay, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn instant_death_waits_then_doubles_up_to_max() {
+        let settings = s(1, 1, 5);
+        let mut delay = Duration::from_secs(1);
+        let mut waits = vec![];
+        for _ in 0..5 {
+            let r = next_restart(Some(Duration::from_millis(10)), delay, &settings);
+            waits.push(r.wait.as_secs());
+            delay = r.next_delay;
+        }
+        assert_eq!(waits, [1, 2, 4, 5, 5]);
+    }
+
+    #[test]
+    fn failed_spawn_counts_as_instant_death() {
+        let r = next_restart(None, Duration::from_secs(2), &s(0, 1, 3600));
+        assert_eq!(r.wait, Duration::from_secs(2));
+        assert_eq!(r.next_delay, Duration::from_secs(4));
+    }
+
+    #[test]
+    fn zero_threshold_makes_every_death_long_lived() {
+        let r = next_restart(Some(Duration::ZERO), Duration::from_secs(3), &s(0, 1, 3600));
+        assert_eq!(r.wait, Duration::ZERO);
+    }
+}

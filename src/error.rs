@@ -1,0 +1,82 @@
+//! The one error type of every layer; `ffi` maps its kind to `procmon_error_t`.
+
+use std::fmt;
+
+/// What went wrong, one variant per C error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A bad argument: NULL, empty or non-UTF-8 name, empty argv, bad duration.
+    Invalid,
+    /// The name is already monitored.
+    Exists,
+    /// The name is not monitored.
+    NotFound,
+    /// Not allowed now, e.g. the monitor is shutting down.
+    State,
+    /// An OS call failed.
+    System,
+    /// A bug: a panic was caught.
+    Internal,
+}
+
+/// An error with a human-readable detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn state(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::State, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    pub fn not_found(name: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            format!("unrecognized process name: {name:?}"),
+        )
+    }
+
+    /// An OS call `what` failed with `errno`.
+    pub fn system(what: &str, errno: i32) -> Self {
+        let text = std::io::Error::from_raw_os_error(errno);
+        Self::new(
+            ErrorKind::System,
+            format!("{what} failed: {text} (errno {errno})"),
+        )
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,128 @@
+//! Registering C callbacks: each becomes a Rust closure over its function
+//! pointer and userdata.
+
+use super::boundary::monitor;
+use super::boundary::status;
+use super::types::{
+    procmon_event_fn, procmon_event_kind_t, procmon_event_t, procmon_log_fn, procmon_stream_t,
+    procmon_t,
+};
+use crate::core::Event;
+use crate::runtime::{EventCallback, LogCallback, Stream};
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+/// The C caller's userdata pointer.
+#[derive(Clone, Copy)]
+struct UserData(*mut c_void);
+
+// SAFETY: the C contract: callbacks run on the monitor's callback thread, and
+// whoever registers a callback vouches for its userdata being usable there.
+unsafe impl Send for UserData {}
+// SAFETY: the pointer is only passed back to C, one call at a time.
+unsafe impl Sync for UserData {}
+
+/// Registers the per-line callback; NULL removes it. When it returns on a thread
+/// other than the callback thread, no call of the previous callback is in
+/// progress (so its userdata may be freed); it waits for a call in progress.
+/// Returns PROCMON_OK or PROCMON_ERR_INVALID (NULL monitor). May be called from
+/// a callback, where it takes effect from the next line.
+#[no_mangle]
+pub extern "C" fn procmon_set_log_callback(
+    pm: *mut procmon_t,
+    cb: procmon_log_fn,
+    userdata: *mut c_void,
+) -> c_int {
+    status(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle.
+        let monitor = unsafe { monitor(pm) }?;
+        let userdata = UserData(userdata);
+        let callback: Option<LogCallback> = cb.map(|f| {
+            Arc::new(
+                move |name: &crate::core::Name, stream: Stream, line: crate::core::Line<'_>| {
+                    let stream = match stream {
+                        Stream::Stdout => procmon_stream_t::PROCMON_STDOUT,
+                        Stream::Stderr => procmon_stream_t::PROCMON_STDERR,
+                    };
+                    let bytes = line.bytes_with_nul();
+                    let userdata = userdata;
+                    // SAFETY: a C function pointer registered for exactly this call;
+                    // `name` and `line` are NUL-terminated and live during the call.
+                    unsafe {
+                        f(
+                            userdata.0,
+                            name.as_c_str().as_ptr(),
+                            stream,
+                            bytes.as_ptr().cast(),
+                            bytes.len() - 1,
+                        )
+                    }
+                },
+            ) as LogCallback
+        });
+        monitor.set_log_callback(callback)
+    })
+}
+
+/// Registers the lifecycle callback; NULL removes it. Same guarantee and codes
+/// as procmon_set_log_callback().
+#[no_mangle]
+pub extern "C" fn procmon_set_event_callback(
+    pm: *mut procmon_t,
+    cb: procmon_event_fn,
+    userdata: *mut c_void,
+) -> c_int {
+    status(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle.
+        let monitor = unsafe { monitor(pm) }?;
+        let userdata = UserData(userdata);
+        let callback: Option<EventCallback> = cb.map(|f| {
+            Arc::new(move |event: &Event| {
+                let c_event = to_c(event);
+                let userdata = userdata;
+                // SAFETY: a C function pointer registered for exactly this call;
+                // the event and its name live during the call.
+                unsafe { f(userdata.0, &c_event) }
+            }) as EventCallback
+        });
+        monitor.set_event_callback(callback)
+    })
+}
+
+fn to_c(event: &Event) -> procmon_event_t {
+    use procmon_event_kind_t::*;
+    let (kind, name) = match event {
+        Event::Started { name, .. } => (PROCMON_EVENT_STARTED, name),
+        Event::Exited { name, .. } => (PROCMON_EVENT_EXITED, name),
+        Event::SpawnFailed { name, .. } => (PROCMON_EVENT_SPAWN_FAILED, name),
+        Event::RestartScheduled { name, .. } => (PROCMON_EVENT_RESTART_SCHEDULED, name),
+        Event::Killed { name, .. } => (PROCMON_EVENT_KILLED, name),
+    };
+    let mut c = procmon_event_t {
+        kind,
+        name: name.as_c_str().as_ptr(),
+        pid: 0,
+        exit_code: -1,
+        signal: 0,
+        error: 0,
+        uptime: 0.0,
+        delay: 0.0,
+    };
+    match event {
+        Event::Started { pid, .. } | Event::Killed { pid, .. } => c.pid = *pid,
+        Event::Exited {
+            pid,
+            status,
+            uptime,
+            ..
+        } => {
+            c.pid = *pid;
+            c.exit_code = status.code();
+            c.signal = status.signal();
+            c.uptime = uptime.as_secs_f64();
+        }
+        Event::SpawnFailed { errno, .. } => c.error = *errno,
+        Event::RestartScheduled { delay, .. } => c.delay = delay.as_secs_f64(),
+    }
+    c
+}

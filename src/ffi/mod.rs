@@ -1,0 +1,18 @@
+//! The C API of `include/procmon.h`: the only `#[no_mangle]` items and the only
+//! raw pointers of the crate outside [`crate::sys`].
+//!
+//! Every exported function runs its body inside the panic boundary of
+//! [`boundary`], so no unwind crosses into C; arguments are checked and copied
+//! there, and errors become a `procmon_error_t` plus a thread-local message.
+
+mod boundary;
+mod callbacks;
+mod monitor;
+mod strings;
+mod types;
+
+pub use boundary::panic_on_next_call;
+pub use callbacks::*;
+pub use monitor::*;
+pub use strings::*;
+pub use types::*;

@@ -1,0 +1,264 @@
+//! The monitor's functions: lifetime, settings, processes, queries.
+
+use super::boundary::{c_str, monitor, name, out, pointer, quietly, status, string_list};
+use super::types::{procmon_process_info_t, procmon_process_options_t, procmon_state_t, procmon_t};
+use crate::core::{ProcessSpec, ProcessState};
+use crate::error::{Error, Result};
+use crate::runtime::Monitor;
+use std::ffi::{c_char, c_int, CString};
+
+/// Creates a monitor with the seed's defaults (threshold 1 s, kill time 5 s,
+/// min restart delay 1 s, max 3600 s), its two internal threads started, and
+/// already running (the seed's startService done).
+///
+/// Returns NULL on failure, with procmon_last_error() set. The caller owns the
+/// monitor and must destroy it with procmon_free().
+#[no_mangle]
+pub extern "C" fn procmon_new() -> *mut procmon_t {
+    pointer(|| {
+        let monitor = Monitor::new()?;
+        Ok(Box::into_raw(Box::new(procmon_t { monitor })))
+    })
+}
+
+/// Stops the service, sends TERM to every child and KILL to those still alive
+/// after the kill time, waits until every child has been reaped, delivers every
+/// remaining line, joins the internal threads and frees everything. Blocks for
+/// up to the kill time. NULL is a no-op. No callback runs after it returns.
+///
+/// Called from inside a callback it does not block: no callback runs after that
+/// one returns, and the same cleanup completes in the background right after.
+/// It does not wait for a grandchild that still holds a pipe.
+#[no_mangle]
+pub extern "C" fn procmon_free(pm: *mut procmon_t) {
+    quietly(|| {
+        if !pm.is_null() {
+            // SAFETY: by the C contract `pm` came from procmon_new and is freed
+            // once; no other call on it is in progress or follows.
+            drop(unsafe { Box::from_raw(pm) });
+        }
+        Ok(())
+    })
+}
+
+/// Runs `f` on the monitor behind `pm`, inside the panic boundary.
+fn with_monitor(pm: *mut procmon_t, f: impl FnOnce(&Monitor) -> Result<()>) -> c_int {
+    status(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle from procmon_new.
+        let monitor = unsafe { monitor(pm) }?;
+        f(monitor)
+    })
+}
+
+/// Runs `f` with the monitor and a checked process name.
+fn with_process(
+    pm: *mut procmon_t,
+    process: *const c_char,
+    f: impl FnOnce(&Monitor, &str) -> Result<()>,
+) -> c_int {
+    with_monitor(pm, |monitor| {
+        // SAFETY: by the C contract `process` is NULL or a NUL-terminated string.
+        let process = unsafe { name(process) }?;
+        f(monitor, process)
+    })
+}
+
+/// Sets how long (seconds) a child must live for its death not to count as
+/// instant. Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL monitor; NaN,
+/// infinite or negative value). Takes effect for every later decision.
+/// May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_set_threshold(pm: *mut procmon_t, seconds: f64) -> c_int {
+    with_monitor(pm, |m| m.set_threshold(seconds))
+}
+
+/// Sets the grace (seconds) between TERM and KILL. Codes as procmon_set_threshold().
+#[no_mangle]
+pub extern "C" fn procmon_set_kill_time(pm: *mut procmon_t, seconds: f64) -> c_int {
+    with_monitor(pm, |m| m.set_kill_time(seconds))
+}
+
+/// Sets the first backoff delay (seconds), also the delay after a reset; a
+/// process's delay starts at the value in force when it is added.
+/// Codes as procmon_set_threshold().
+#[no_mangle]
+pub extern "C" fn procmon_set_min_restart_delay(pm: *mut procmon_t, seconds: f64) -> c_int {
+    with_monitor(pm, |m| m.set_min_restart_delay(seconds))
+}
+
+/// Sets the cap (seconds) of the doubling backoff. Codes as procmon_set_threshold().
+#[no_mangle]
+pub extern "C" fn procmon_set_max_restart_delay(pm: *mut procmon_t, seconds: f64) -> c_int {
+    with_monitor(pm, |m| m.set_max_restart_delay(seconds))
+}
+
+/// Registers the process `name` (unique, non-empty UTF-8) running `argv`
+/// (NULL-terminated; argv[0] is the program, searched in the host's PATH when it
+/// holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid).
+/// Everything is copied before the call returns.
+///
+/// If the service is running, the child has been spawned (or its spawn has
+/// failed, reported by a SPAWN_FAILED event and retried with backoff) when the
+/// call returns. Blocks for the spawn. May be called from a callback.
+///
+/// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or argv; empty or
+/// non-UTF-8 name; no program; an env entry without '='; empty cwd; uid or gid
+/// too large); PROCMON_ERR_EXISTS (name already monitored); PROCMON_ERR_STATE
+/// (the monitor is shutting down).
+#[no_mangle]
+pub extern "C" fn procmon_add_process(
+    pm: *mut procmon_t,
+    name: *const c_char,
+    argv: *const *const c_char,
+    opts: *const procmon_process_options_t,
+) -> c_int {
+    with_process(pm, name, |monitor, name| {
+        // SAFETY: by the C contract argv is NULL or a NULL-terminated array of strings.
+        let argv = unsafe { string_list(argv) }.ok_or_else(|| Error::invalid("argv is NULL"))?;
+        let mut spec = ProcessSpec::new(argv)?;
+        // SAFETY: by the C contract opts is NULL or points to an options struct.
+        if let Some(opts) = unsafe { opts.as_ref() } {
+            // SAFETY: as argv.
+            if let Some(env) = unsafe { string_list(opts.env) } {
+                spec = spec.with_env(env)?;
+            }
+            if !opts.cwd.is_null() {
+                // SAFETY: a non-NULL cwd is a NUL-terminated string.
+                spec = spec.with_cwd(unsafe { c_str(opts.cwd, "cwd") }?.to_bytes())?;
+            }
+            if let Some(uid) = id(opts.uid, "uid")? {
+                spec = spec.with_uid(uid);
+            }
+            if let Some(gid) = id(opts.gid, "gid")? {
+                spec = spec.with_gid(gid);
+            }
+        }
+        monitor.add_process(name, spec)
+    })
+}
+
+/// A uid or gid: negative means inherit.
+fn id(value: i64, what: &str) -> Result<Option<u32>> {
+    if value < 0 {
+        return Ok(None);
+    }
+    match u32::try_from(value) {
+        Ok(id) if id != u32::MAX => Ok(Some(id)),
+        _ => Err(Error::invalid(format!("{what} {value} is out of range"))),
+    }
+}
+
+/// Stops the child (TERM, then KILL after the kill time) and forgets `name`; it is
+/// never restarted, and its last run still reports KILLED (if needed) and EXITED.
+/// The name can be added again at once. Does not wait for the exit.
+/// Returns PROCMON_OK, PROCMON_ERR_INVALID or PROCMON_ERR_NOT_FOUND.
+/// May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_remove_process(pm: *mut procmon_t, name: *const c_char) -> c_int {
+    with_process(pm, name, |m, name| m.remove_process(name))
+}
+
+/// Spawns the child if it is not running; no-op if it is. Returns PROCMON_OK,
+/// PROCMON_ERR_INVALID, PROCMON_ERR_NOT_FOUND or PROCMON_ERR_STATE (shutting
+/// down). Blocks for the spawn. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_start_process(pm: *mut procmon_t, name: *const c_char) -> c_int {
+    with_process(pm, name, |m, name| m.start_process(name))
+}
+
+/// Sends TERM (done when the call returns); KILL follows after the kill time if
+/// the child is still alive. No-op if it is not running. While the service runs,
+/// the child is then restarted as after any exit. Returns PROCMON_OK,
+/// PROCMON_ERR_INVALID or PROCMON_ERR_NOT_FOUND. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_stop_process(pm: *mut procmon_t, name: *const c_char) -> c_int {
+    with_process(pm, name, |m, name| m.stop_process(name))
+}
+
+/// procmon_stop_process() for every monitored process. Returns PROCMON_OK or
+/// PROCMON_ERR_INVALID (NULL monitor). May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_restart_all(pm: *mut procmon_t) -> c_int {
+    with_monitor(pm, |m| m.restart_all())
+}
+
+/// The seed's startService: marks the service running and starts every process
+/// that is not running. Returns PROCMON_OK, PROCMON_ERR_INVALID or
+/// PROCMON_ERR_STATE (shutting down). May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_start(pm: *mut procmon_t) -> c_int {
+    with_monitor(pm, |m| m.start())
+}
+
+/// The seed's stopService: marks the service not running, cancels every
+/// scheduled restart and stops every child; returns without waiting. While
+/// stopped, procmon_add_process() registers without spawning. Returns PROCMON_OK
+/// or PROCMON_ERR_INVALID. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_stop(pm: *mut procmon_t) -> c_int {
+    with_monitor(pm, |m| m.stop())
+}
+
+/// Writes the child's current pid, or 0 when it is not running, to `*pid`
+/// (written only on success). Returns PROCMON_OK, PROCMON_ERR_INVALID (NULL
+/// argument) or PROCMON_ERR_NOT_FOUND. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_process_pid(
+    pm: *mut procmon_t,
+    name: *const c_char,
+    pid: *mut i32,
+) -> c_int {
+    with_process(pm, name, |m, name| {
+        // SAFETY: by the C contract `pid` is NULL or writable.
+        let pid = unsafe { out(pid, "the pid pointer") }?;
+        *pid = m.pid(name)?;
+        Ok(())
+    })
+}
+
+/// Writes a consistent snapshot of one process to `*info` (written only on
+/// success). Returns PROCMON_OK, PROCMON_ERR_INVALID (NULL argument) or
+/// PROCMON_ERR_NOT_FOUND. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_process_info(
+    pm: *mut procmon_t,
+    name: *const c_char,
+    info: *mut procmon_process_info_t,
+) -> c_int {
+    with_process(pm, name, |m, name| {
+        // SAFETY: by the C contract `info` is NULL or writable.
+        let info = unsafe { out(info, "the info pointer") }?;
+        let snapshot = m.info(name)?;
+        let last = snapshot.last_exit;
+        *info = procmon_process_info_t {
+            state: match snapshot.state {
+                ProcessState::Stopped => procmon_state_t::PROCMON_STATE_STOPPED,
+                ProcessState::Running => procmon_state_t::PROCMON_STATE_RUNNING,
+                ProcessState::Stopping => procmon_state_t::PROCMON_STATE_STOPPING,
+                ProcessState::Backoff => procmon_state_t::PROCMON_STATE_BACKOFF,
+            },
+            pid: snapshot.pid,
+            starts: snapshot.starts,
+            uptime: snapshot.uptime.as_secs_f64(),
+            restart_delay: snapshot.restart_delay.as_secs_f64(),
+            last_exit_code: last.map_or(-1, |status| status.code()),
+            last_signal: last.map_or(0, |status| status.signal()),
+        };
+        Ok(())
+    })
+}
+
+/// The seed's repr: `<ProcessMonitor 'foo'(1:2): ['arg1', 'arg2'] 'bar': ['x']>`,
+/// in the order the names were added. The caller frees it with
+/// procmon_string_free(). NULL on failure (NULL monitor), with
+/// procmon_last_error() set. May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_describe(pm: *mut procmon_t) -> *mut c_char {
+    pointer(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle from procmon_new.
+        let monitor = unsafe { monitor(pm) }?;
+        let text = monitor.describe()?;
+        let text = CString::new(text).map_err(|_| Error::internal("describe produced a NUL"))?;
+        Ok(text.into_raw())
+    })
+}

@@ -1,0 +1,179 @@
+//! The C types of the API, laid out as `include/procmon.h` declares them.
+#![allow(non_camel_case_types)]
+
+use crate::error::ErrorKind;
+use crate::runtime::Monitor;
+use std::ffi::{c_char, c_void};
+
+/// A process monitor (the seed's `ProcessMonitor`). Opaque; create it with
+/// `procmon_new()` and destroy it with `procmon_free()`.
+///
+/// Methods: `procmon_free`, `procmon_set_log_callback`, `procmon_set_event_callback`,
+/// `procmon_set_threshold`, `procmon_set_kill_time`, `procmon_set_min_restart_delay`,
+/// `procmon_set_max_restart_delay`, `procmon_add_process`, `procmon_remove_process`,
+/// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
+/// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
+/// `procmon_describe`.
+///
+/// Thread safety: every function may be called from any thread at once,
+/// including from inside the monitor's own callbacks.
+pub struct procmon_t {
+    pub(crate) monitor: Monitor,
+}
+
+/// Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives
+/// the detail of the last failure on the calling thread.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum procmon_error_t {
+    PROCMON_OK = 0,
+    /// A bad argument: NULL, empty or non-UTF-8 name, empty argv, NaN, infinite or
+    /// negative duration.
+    PROCMON_ERR_INVALID = -1,
+    /// add_process: the name is already monitored (the seed's KeyError).
+    PROCMON_ERR_EXISTS = -2,
+    /// Unknown process name (the seed's KeyError).
+    PROCMON_ERR_NOT_FOUND = -3,
+    /// Not allowed now, e.g. the monitor is shutting down.
+    PROCMON_ERR_STATE = -4,
+    /// An OS call failed; procmon_last_error() names it and errno.
+    PROCMON_ERR_SYSTEM = -5,
+    /// A bug: a panic was caught at the boundary.
+    PROCMON_ERR_INTERNAL = -6,
+}
+
+impl From<ErrorKind> for procmon_error_t {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Invalid => procmon_error_t::PROCMON_ERR_INVALID,
+            ErrorKind::Exists => procmon_error_t::PROCMON_ERR_EXISTS,
+            ErrorKind::NotFound => procmon_error_t::PROCMON_ERR_NOT_FOUND,
+            ErrorKind::State => procmon_error_t::PROCMON_ERR_STATE,
+            ErrorKind::System => procmon_error_t::PROCMON_ERR_SYSTEM,
+            ErrorKind::Internal => procmon_error_t::PROCMON_ERR_INTERNAL,
+        }
+    }
+}
+
+/// The line limit: a longer line is passed to the log callback in pieces of
+/// exactly this many bytes (the last piece shorter). Nothing is dropped.
+pub const PROCMON_LINE_LIMIT: usize = 65536;
+
+/// Which output stream a line came from.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum procmon_stream_t {
+    PROCMON_STDOUT = 1,
+    PROCMON_STDERR = 2,
+}
+
+/// One line of a child's output, without its '\n'. `line` holds `len` raw bytes
+/// (any bytes, not necessarily UTF-8, possibly containing NUL) and
+/// `line[len] == '\0'`. `name` and `line` are valid only during the call.
+/// Called on the monitor's callback thread, one call at a time.
+pub type procmon_log_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        name: *const c_char,
+        stream: procmon_stream_t,
+        line: *const c_char,
+        len: usize,
+    ),
+>;
+
+/// The kinds of lifecycle events.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum procmon_event_kind_t {
+    /// The child was spawned: `pid`.
+    PROCMON_EVENT_STARTED = 1,
+    /// The child exited: `pid`, `exit_code` or `signal`, `uptime`.
+    PROCMON_EVENT_EXITED = 2,
+    /// The spawn failed: `error` is the errno (ENOENT, EACCES, ...).
+    PROCMON_EVENT_SPAWN_FAILED = 3,
+    /// A restart is scheduled in `delay` seconds.
+    PROCMON_EVENT_RESTART_SCHEDULED = 4,
+    /// KILL was sent to `pid` because the kill time ran out.
+    PROCMON_EVENT_KILLED = 5,
+}
+
+/// A lifecycle event; valid only during the callback.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct procmon_event_t {
+    pub kind: procmon_event_kind_t,
+    /// The process name.
+    pub name: *const c_char,
+    pub pid: i32,
+    /// EXITED through exit(): its status; otherwise -1.
+    pub exit_code: i32,
+    /// EXITED through a signal: its number; otherwise 0.
+    pub signal: i32,
+    /// SPAWN_FAILED: the errno.
+    pub error: i32,
+    /// EXITED: seconds the child ran.
+    pub uptime: f64,
+    /// RESTART_SCHEDULED: seconds until the restart.
+    pub delay: f64,
+}
+
+/// Called for every lifecycle event, on the monitor's callback thread, in order
+/// with the lines: STARTED, the lines of that run, EXITED, then RESTART_SCHEDULED
+/// or the next STARTED.
+pub type procmon_event_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const procmon_event_t)>;
+
+/// The state of one monitored process.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum procmon_state_t {
+    /// Not running, no restart scheduled.
+    PROCMON_STATE_STOPPED = 0,
+    PROCMON_STATE_RUNNING = 1,
+    /// TERM sent, not yet exited.
+    PROCMON_STATE_STOPPING = 2,
+    /// Exited, restart scheduled.
+    PROCMON_STATE_BACKOFF = 3,
+}
+
+/// A consistent snapshot of one process (procmon_process_info()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct procmon_process_info_t {
+    pub state: procmon_state_t,
+    /// 0 unless RUNNING or STOPPING.
+    pub pid: i32,
+    /// Successful spawns so far.
+    pub starts: u64,
+    /// Seconds since the current run started; 0 when not running.
+    pub uptime: f64,
+    /// The seed's delay[name]: what the next instant death waits.
+    pub restart_delay: f64,
+    /// Like procmon_event_t, for the last run; -1 if none.
+    pub last_exit_code: i32,
+    /// 0 if none.
+    pub last_signal: i32,
+}
+
+/// Options of procmon_add_process(); a NULL pointer to it inherits everything.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct procmon_process_options_t {
+    /// NULL-terminated "KEY=VALUE" list; NULL = inherit the host's environment;
+    /// an empty list = empty environment.
+    pub env: *const *const c_char,
+    /// NULL = inherit.
+    pub cwd: *const c_char,
+    /// < 0 = inherit.
+    pub uid: i64,
+    /// < 0 = inherit.
+    pub gid: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_line_limit_in_the_header_is_the_core_s() {
+        assert_eq!(super::PROCMON_LINE_LIMIT, crate::core::LINE_LIMIT);
+    }
+}

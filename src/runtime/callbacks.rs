@@ -1,0 +1,97 @@
+//! The callback registry: which log and event callbacks are current, with the
+//! guarantee that once a setter returns (off the callback thread) no call of the
+//! previous callback is in progress.
+
+use crate::core::{Event, Line, Name};
+use parking_lot::ReentrantMutex;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Which output stream a line came from (values as `procmon_stream_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    Stdout = 1,
+    Stderr = 2,
+}
+
+/// Called for every line of output: the process name, the stream, the line.
+pub type LogCallback = Arc<dyn Fn(&Name, Stream, Line<'_>) + Send + Sync>;
+/// Called for every lifecycle event.
+pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+#[derive(Default)]
+struct Slots {
+    log: Option<LogCallback>,
+    event: Option<EventCallback>,
+    /// Bumped by every change, so a delivery in progress notices it.
+    generation: u64,
+}
+
+/// The callback thread holds the (reentrant) lock while it delivers a batch; a
+/// setter on another thread therefore waits for the batch to end, while a setter
+/// called from inside a callback takes effect for the very next line.
+#[derive(Default)]
+pub(crate) struct Registry {
+    slots: ReentrantMutex<RefCell<Slots>>,
+}
+
+impl Registry {
+    pub fn set_log(&self, callback: Option<LogCallback>) {
+        let old = {
+            let guard = self.slots.lock();
+            let mut slots = guard.borrow_mut();
+            slots.generation += 1;
+            std::mem::replace(&mut slots.log, callback)
+        };
+        drop(old); // outside the lock: dropping a closure may run anything
+    }
+
+    pub fn set_event(&self, callback: Option<EventCallback>) {
+        let old = {
+            let guard = self.slots.lock();
+            let mut slots = guard.borrow_mut();
+            slots.generation += 1;
+            std::mem::replace(&mut slots.event, callback)
+        };
+        drop(old);
+    }
+
+    /// Removes both callbacks: nothing is called from now on.
+    pub fn clear(&self) {
+        self.set_log(None);
+        self.set_event(None);
+    }
+
+    /// Runs `produce`, which hands lines of `name`'s `stream` to the sink it is
+    /// given; each goes to the log callback current at that moment.
+    pub fn deliver_lines(
+        &self,
+        name: &Name,
+        stream: Stream,
+        produce: impl FnOnce(&mut dyn FnMut(Line<'_>)),
+    ) {
+        let guard = self.slots.lock();
+        let (mut generation, mut callback) = {
+            let slots = guard.borrow();
+            (slots.generation, slots.log.clone())
+        };
+        produce(&mut |line| {
+            let now = guard.borrow().generation;
+            if now != generation {
+                generation = now;
+                callback = guard.borrow().log.clone();
+            }
+            if let Some(callback) = &callback {
+                callback(name, stream, line);
+            }
+        });
+    }
+
+    pub fn deliver_event(&self, event: &Event) {
+        let guard = self.slots.lock();
+        let callback = guard.borrow().event.clone();
+        if let Some(callback) = callback {
+            callback(event);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The event loop thread: one `epoll_wait` on the waker, every pidfd and every
+//! pipe, with the supervisor's next timer as its timeout. No polling tick: an idle
+//! monitor sleeps until something happens.
+
+use super::children::{Children, WAKER};
+use super::delivery::Message;
+use super::monitor::Shared;
+use crate::core::{Supervisor, Time};
+use crate::error::{Error, Result};
+use crossbeam_channel::Receiver;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Work the API sends to the loop: runs on the loop thread with the whole state.
+pub(crate) type Job = Box<dyn FnOnce(&mut Engine) + Send>;
+
+/// Reads per loop turn before jobs and timers get their turn again.
+const READS_PER_TURN: usize = 64;
+
+/// Everything the loop owns.
+pub(crate) struct Engine {
+    pub sup: Supervisor,
+    pub children: Children,
+    origin: Instant,
+    shutting_down: bool,
+    /// `Stop` has been queued for the callback thread: leave once it is sent.
+    finished: bool,
+}
+
+impl Engine {
+    pub fn new(sup: Supervisor, children: Children) -> Engine {
+        Engine {
+            sup,
+            children,
+            origin: Instant::now(),
+            shutting_down: false,
+            finished: false,
+        }
+    }
+
+    pub fn now(&self) -> Time {
+        self.origin.elapsed()
+    }
+
+    /// Runs `f` on the supervisor with the current time and the children as host.
+    pub fn act<R>(&mut self, f: impl FnOnce(&mut Supervisor, Time, &mut Children) -> R) -> R {
+        let now = self.now();
+        f(&mut self.sup, now, &mut self.children)
+    }
+
+    /// Like [`act`](Self::act), refused once the monitor is shutting down.
+    pub fn act_unless_shutting_down<R>(
+        &mut self,
+        f: impl FnOnce(&mut Supervisor, Time, &mut Children) -> Result<R>,
+    ) -> Result<R> {
+        if self.shutting_down {
+            return Err(Error::state("the monitor is shutting down"));
+        }
+        self.act(f)
+    }
+
+    /// `procmon_free`: stop the service and every child; the loop ends once all
+    /// are reaped and their output delivered.
+    pub fn begin_shutdown(&mut self) {
+        if !self.shutting_down {
+            self.shutting_down = true;
+            self.act(|sup, now, children| sup.stop(now, children));
+        }
+    }
+
+    fn serve(&mut self, jobs: &Receiver<Job>, shared: &Shared) -> Result<()> {
+        let mut events = vec![crate::sys::EpollEvent::EMPTY; 256];
+        loop {
+            let timeout = self.timeout_ms();
+            let n = self
+                .children
+                .epoll()
+                .wait(&mut events, timeout)
+                .map_err(|e| Error::system("epoll_wait", e))?;
+            for event in &events[..n] {
+                match event.token() {
+                    WAKER => shared.waker().drain(),
+                    token => self.children.on_ready(token),
+                }
+            }
+            while let Ok(job) = jobs.try_recv() {
+                job(self);
+            }
+            self.act(|sup, now, children| sup.handle_timeout(now, children));
+            self.pump();
+            if self.shutting_down
+                && !self.finished
+                && self.sup.live_runs() == 0
+                && !self.children.has_work()
+            {
+                self.children.close_all_pipes();
+                self.children.push(Message::Stop);
+                self.finished = true;
+            }
+            if self.finished && self.children.flush() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads pipes and reaps children while the callback thread keeps up.
+    fn pump(&mut self) {
+        for _ in 0..READS_PER_TURN {
+            if !self.children.flush() {
+                return;
+            }
+            if let Some((run, status)) = self.children.reap_next() {
+                self.act(|sup, now, children| sup.exited(run, status, now, children));
+            } else if !self.children.read_next() {
+                break;
+            }
+        }
+        self.children.flush();
+    }
+
+    fn timeout_ms(&self) -> i32 {
+        if self.children.outbox_is_empty() && self.children.has_work() {
+            return 0;
+        }
+        match self.sup.poll_timeout() {
+            None => -1,
+            Some(at) => {
+                let wait = at.saturating_sub(self.now());
+                // Round up so a timer is never woken for early.
+                let ms = wait.as_nanos().div_ceil(1_000_000);
+                ms.min(i32::MAX as u128) as i32
+            }
+        }
+    }
+}
+
+/// The loop thread's body.
+pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, shared: Arc<Shared>) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| engine.serve(&jobs, &shared)));
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some("the event loop panicked".to_string()),
+    };
+    if let Some(why) = failure {
+        shared.mark_failed(&why);
+        engine.children.kill_all();
+    }
+    // Refuse further jobs and drop the queued ones: their callers get an error.
+    shared.close_gate();
+    while jobs.try_recv().is_ok() {}
+    // Dropping the engine closes the channel: the callback thread ends after it
+    // has delivered what was sent.
+}

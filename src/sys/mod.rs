@@ -1,0 +1,31 @@
+//! The thin system layer: every system call and raw pointer of the runtime, each
+//! behind a safe function with a `// SAFETY:` note. Linux only (epoll, eventfd,
+//! pidfd, close_range, clone).
+
+mod epoll;
+mod eventfd;
+mod pipe;
+mod process;
+mod spawn;
+
+pub use epoll::{Epoll, EpollEvent, Interest};
+pub use eventfd::EventFd;
+pub use pipe::{read, ReadOutcome};
+pub use process::{reap, reap_blocking, send_signal, Reaped};
+pub use spawn::{Spawned, Spawner};
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Turns a `-1`-on-error return value into `Err(errno)`.
+fn check(ret: libc::c_int) -> Result<libc::c_int, i32> {
+    if ret == -1 {
+        Err(errno())
+    } else {
+        Ok(ret)
+    }
+}
