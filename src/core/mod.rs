@@ -11,6 +11,9 @@ mod settings;
 mod spec;
 mod supervisor;
 
+#[cfg(test)]
+mod seed_tests;
+
 pub use describe::python_repr;
 pub use lines::{Line, LineSplitter, LINE_LIMIT};
 pub use policy::{next_restart, Restart};
