@@ -101,6 +101,11 @@ impl Children {
         !self.ready.is_empty() || !self.exited.is_empty()
     }
 
+    /// Whether children have exited and wait to be reaped.
+    pub fn has_exits(&self) -> bool {
+        !self.exited.is_empty()
+    }
+
     pub fn outbox_is_empty(&self) -> bool {
         self.outbox.queue.is_empty()
     }

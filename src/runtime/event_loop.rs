@@ -89,10 +89,11 @@ impl Engine {
             }
             self.act(|sup, now, children| sup.handle_timeout(now, children));
             self.pump();
+            // Every child reaped: done, whatever pipes grandchildren still hold.
             if self.shutting_down
                 && !self.finished
                 && self.sup.live_runs() == 0
-                && !self.children.has_work()
+                && !self.children.has_exits()
             {
                 self.children.close_all_pipes();
                 self.children.push(Message::Stop);
