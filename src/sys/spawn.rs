@@ -103,14 +103,20 @@ impl Spawner {
         let top = self.stack.as_mut_ptr_range().end as usize & !15;
         let mut pidfd: libc::c_int = -1;
 
-        // Block every signal so that no handler of the host runs in the child
-        // while it shares our memory; the child resets dispositions, then unblocks.
-        // SAFETY: sigset_t is plain data; the calls only read and write the sets.
-        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // Block every signal (glibc's internal ones too, hence the raw system
+        // call) so that no handler of the host runs in the child while it shares
+        // our memory; the child resets dispositions, then unblocks.
+        let all: u64 = !0;
+        let mut old: u64 = 0;
+        // SAFETY: rt_sigprocmask reads one 8-byte set and writes one.
         unsafe {
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &all,
+                &mut old,
+                8,
+            );
         }
         // SAFETY: `child_main` runs on our `stack`, which outlives the child's use
         // of it (CLONE_VFORK suspends us until the child execs or exits), and only
@@ -127,7 +133,15 @@ impl Spawner {
         };
         let clone_error = errno();
         // SAFETY: restores the mask saved above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &old,
+                ptr::null_mut::<u64>(),
+                8,
+            );
+        }
         if pid == -1 {
             return Err(clone_error);
         }
