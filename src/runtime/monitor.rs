@@ -10,10 +10,10 @@ use crate::sys::{Epoll, EventFd, Interest, Spawner};
 use crossbeam_channel::{bounded, unbounded, Sender};
 use parking_lot::Mutex;
 use std::os::fd::AsFd;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
-use std::time::Duration;
 
 /// State shared by the API's callers, the event loop and the callback thread.
 pub(crate) struct Shared {
@@ -38,15 +38,27 @@ impl Shared {
 
     /// Runs `f` on the event loop and waits for its result.
     fn call<R: Send + 'static>(
-        &self,
+        self: &Arc<Self>,
         f: impl FnOnce(&mut Engine) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.failure());
         }
         let (reply, answer) = bounded(1);
+        let shared = Arc::clone(self);
         self.submit(Box::new(move |engine| {
-            let _ = reply.send(f(engine));
+            match catch_unwind(AssertUnwindSafe(|| f(engine))) {
+                Ok(result) => {
+                    let _ = reply.send(result);
+                }
+                Err(panic) => {
+                    // Marked before the reply is dropped, so the caller sees
+                    // `Internal`; the loop's own boundary takes the panic.
+                    shared.mark_failed("the event loop panicked");
+                    drop(reply);
+                    resume_unwind(panic);
+                }
+            }
         }))?;
         answer.recv().unwrap_or_else(|_| {
             Err(if self.failed.load(Ordering::SeqCst) {
@@ -61,7 +73,12 @@ impl Shared {
     fn submit(&self, job: Job) -> Result<()> {
         let open = self.gate.lock();
         if !*open {
-            return Err(Error::state("the monitor has shut down"));
+            // The loop marks a failure before it closes the gate.
+            return Err(if self.failed.load(Ordering::SeqCst) {
+                self.failure()
+            } else {
+                Error::state("the monitor has shut down")
+            });
         }
         self.jobs
             .send(job)
@@ -357,6 +374,3 @@ const _ASSERT_SEND_SYNC: fn() = || {
     fn check<T: Send + Sync>() {}
     check::<Monitor>();
 };
-
-#[allow(dead_code)]
-fn _unused(_: Duration) {}
