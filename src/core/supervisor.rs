@@ -78,8 +78,9 @@ pub enum Event {
 pub trait Host {
     /// Starts `spec` as run `run`: its pid, or the errno of the failure.
     fn spawn(&mut self, run: RunId, name: &Name, spec: &ProcessSpec) -> Result<i32, i32>;
-    /// Signals a run that has not been reported as exited yet.
-    fn signal(&mut self, run: RunId, signal: Signal);
+    /// Signals a run that has not been reported as exited yet. False when the child
+    /// had already exited (the seed's `ProcessExitedAlready`): nothing was sent.
+    fn signal(&mut self, run: RunId, signal: Signal) -> bool;
     fn event(&mut self, event: Event);
 }
 
@@ -259,10 +260,11 @@ impl Supervisor {
             .get(name)
             .ok_or_else(|| Error::not_found(name))?;
         if let Some(id) = process.run {
-            host.signal(id, Signal::Term);
+            let alive = host.signal(id, Signal::Term);
             let run = self.runs.get_mut(&id).expect("a process's run is live");
             run.term_sent = true;
-            if run.kill_at.is_none() {
+            // As the seed: no KILL is scheduled for a child that had already exited.
+            if alive && run.kill_at.is_none() {
                 let at = now + self.settings.kill_time;
                 run.kill_at = Some(at);
                 self.timers.insert((at, Timer::Kill(id)));
@@ -359,11 +361,12 @@ impl Supervisor {
                 Timer::Kill(id) => {
                     let run = self.runs.get_mut(&id).expect("a kill timer's run");
                     run.kill_at = None;
-                    host.signal(id, Signal::Kill);
-                    host.event(Event::Killed {
-                        name: run.name.clone(),
-                        pid: run.pid,
-                    });
+                    if host.signal(id, Signal::Kill) {
+                        host.event(Event::Killed {
+                            name: run.name.clone(),
+                            pid: run.pid,
+                        });
+                    }
                 }
             }
         }

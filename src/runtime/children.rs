@@ -274,14 +274,20 @@ impl Host for Children {
         Ok(pid)
     }
 
-    fn signal(&mut self, run: RunId, signal: Signal) {
-        if let Some(child) = self.live.get(&run) {
-            let signo = match signal {
-                Signal::Term => libc::SIGTERM,
-                Signal::Kill => libc::SIGKILL,
-            };
-            let _ = sys::send_signal(child.pidfd.as_fd(), signo);
+    fn signal(&mut self, run: RunId, signal: Signal) -> bool {
+        let Some(child) = self.live.get(&run) else {
+            return false;
+        };
+        // Exited but not reaped yet (its output is still being read): a zombie
+        // would take the signal without effect.
+        if self.exited.contains(&run) || sys::has_exited(child.pidfd.as_fd()) {
+            return false;
         }
+        let signo = match signal {
+            Signal::Term => libc::SIGTERM,
+            Signal::Kill => libc::SIGKILL,
+        };
+        sys::send_signal(child.pidfd.as_fd(), signo) == Ok(true)
     }
 
     fn event(&mut self, event: Event) {

@@ -4,9 +4,9 @@
 use super::check;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// Sends `signal` to the process behind `pidfd`. A process that has already
-/// exited (a zombie) is not an error.
-pub fn send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), i32> {
+/// Sends `signal` to the process behind `pidfd`: `Ok(false)` if it is gone
+/// (reaped), which is not an error.
+pub fn send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<bool, i32> {
     // SAFETY: pidfd_send_signal with a NULL siginfo and no flags reads no memory.
     let ret = unsafe {
         libc::syscall(
@@ -18,8 +18,34 @@ pub fn send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), i32> {
         )
     };
     match check(ret as libc::c_int) {
-        Ok(_) | Err(libc::ESRCH) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(libc::ESRCH) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// Whether the child behind `pidfd` has exited, without reaping it.
+pub fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
+    loop {
+        // SAFETY: a zeroed siginfo_t is a valid value of this plain C struct.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes one siginfo_t into `info`, which we own; WNOWAIT
+        // leaves the child waitable.
+        let ret = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        match check(ret) {
+            Err(libc::EINTR) => continue,
+            // ECHILD: already reaped, so exited too.
+            Err(_) => return true,
+            // SAFETY: after a successful waitid this union field is the SIGCHLD one.
+            Ok(_) => return unsafe { info.si_pid() } != 0,
+        }
     }
 }
 
