@@ -24,31 +24,6 @@ pub fn send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<bool, i32> {
     }
 }
 
-/// Whether the child behind `pidfd` has exited, without reaping it.
-pub fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
-    loop {
-        // SAFETY: a zeroed siginfo_t is a valid value of this plain C struct.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes one siginfo_t into `info`, which we own; WNOWAIT
-        // leaves the child waitable.
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        match check(ret) {
-            Err(libc::EINTR) => continue,
-            // ECHILD: already reaped, so exited too.
-            Err(_) => return true,
-            // SAFETY: after a successful waitid this union field is the SIGCHLD one.
-            Ok(_) => return unsafe { info.si_pid() } != 0,
-        }
-    }
-}
-
 /// How a reaped child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reaped {
@@ -60,53 +35,51 @@ pub enum Reaped {
     Gone,
 }
 
-/// Reaps the child behind `pidfd` if it has exited (never blocks).
-pub fn reap(pidfd: BorrowedFd<'_>) -> Reaped {
+/// `waitid(P_PIDFD, pidfd, flags)`, retried on EINTR: the child's state, or the
+/// errno.
+fn wait_pidfd(pidfd: BorrowedFd<'_>, flags: libc::c_int) -> Result<Reaped, i32> {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid value of this plain C struct.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes one siginfo_t into `info`, which we own.
+        // SAFETY: waitid writes at most one siginfo_t into `info`, which we own.
         let ret = unsafe {
             libc::waitid(
                 libc::P_PIDFD,
                 pidfd.as_raw_fd() as libc::id_t,
                 &mut info,
-                libc::WEXITED | libc::WNOHANG,
+                flags,
             )
         };
         match check(ret) {
             Err(libc::EINTR) => continue,
-            Err(_) => return Reaped::Gone,
+            Err(errno) => return Err(errno),
             Ok(_) => {}
         }
         // SAFETY: after a successful waitid these union fields are the SIGCHLD ones.
         let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
         if pid == 0 {
-            return Reaped::Running;
+            return Ok(Reaped::Running);
         }
-        return match info.si_code {
+        return Ok(match info.si_code {
             libc::CLD_EXITED => Reaped::Exited(status),
             _ => Reaped::Signaled(status),
-        };
+        });
     }
+}
+
+/// Whether the child behind `pidfd` has exited, without reaping it.
+pub fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
+    // WNOWAIT leaves the child waitable; ECHILD means it was reaped, so exited too.
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    wait_pidfd(pidfd, flags) != Ok(Reaped::Running)
+}
+
+/// Reaps the child behind `pidfd` if it has exited (never blocks).
+pub fn reap(pidfd: BorrowedFd<'_>) -> Reaped {
+    wait_pidfd(pidfd, libc::WEXITED | libc::WNOHANG).unwrap_or(Reaped::Gone)
 }
 
 /// Waits for the child behind `pidfd` to exit and reaps it.
 pub fn reap_blocking(pidfd: BorrowedFd<'_>) {
-    loop {
-        // SAFETY: a zeroed siginfo_t is valid; waitid writes one into it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above; blocks until the child exits.
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED,
-            )
-        };
-        if check(ret) != Err(libc::EINTR) {
-            return;
-        }
-    }
+    let _ = wait_pidfd(pidfd, libc::WEXITED);
 }
