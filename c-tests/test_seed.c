@@ -14,6 +14,15 @@ static procmon_t *setup(void) {
   return fx_monitor(&rec);
 }
 
+/* A running monitor with two children, "foo" and "bar", both up and waiting. */
+static procmon_t *setup_two_ready(void) {
+  procmon_t *pm = setup();
+  ASSERT_OK(fx_add(pm, "foo", "wait-term", NULL));
+  ASSERT_OK(fx_add(pm, "bar", "wait-term", NULL));
+  WAIT_FOR(rec_count_lines(&rec, NULL) == 2);
+  return pm;
+}
+
 /* Waits until `name` has `n` events of `kind`, and returns the n-th. */
 static rec_event_t wait_event(const char *name, int kind, size_t n) {
   rec_event_t e;
@@ -231,10 +240,7 @@ void test_start_service(void) {
 
 /* Every child stopped, none restarted. */
 void test_stop_service(void) {
-  procmon_t *pm = setup();
-  ASSERT_OK(fx_add(pm, "foo", "wait-term", NULL));
-  ASSERT_OK(fx_add(pm, "bar", "wait-term", NULL));
-  WAIT_FOR(rec_count_lines(&rec, NULL) == 2);
+  procmon_t *pm = setup_two_ready();
   ASSERT_OK(procmon_stop(pm));
   wait_event("foo", PROCMON_EVENT_EXITED, 1);
   wait_event("bar", PROCMON_EVENT_EXITED, 1);
@@ -246,10 +252,7 @@ void test_stop_service(void) {
 }
 
 void test_restart_all(void) {
-  procmon_t *pm = setup();
-  ASSERT_OK(fx_add(pm, "foo", "wait-term", NULL));
-  ASSERT_OK(fx_add(pm, "bar", "wait-term", NULL));
-  WAIT_FOR(rec_count_lines(&rec, NULL) == 2);
+  procmon_t *pm = setup_two_ready();
   int32_t foo = fx_pid(pm, "foo"), bar = fx_pid(pm, "bar");
   ASSERT_OK(procmon_restart_all(pm));
   wait_event("foo", PROCMON_EVENT_STARTED, 2);
