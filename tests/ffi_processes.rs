@@ -876,3 +876,27 @@ fn concurrent_callers_with_real_children() {
         "children left after procmon_free: {left:?}"
     );
 }
+
+#[test]
+fn a_spawn_failing_with_zero_delay_keeps_the_monitor_responsive() {
+    // Each retry is due at once: the loop must still serve calls, and free.
+    let fx = Fixture::new();
+    assert_eq!(procmon_set_min_restart_delay(fx.pm, 0.0), OK);
+    assert_eq!(procmon_set_max_restart_delay(fx.pm, 0.0), OK);
+    assert_eq!(fx.add("missing", &["/nonexistent/procmon-zero-delay"]), OK);
+    let retried = fx.wait_events("missing", PROCMON_EVENT_SPAWN_FAILED, 100);
+    let (pm, rec) = fx.into_parts();
+    let pm = Shared(pm);
+    let answered = within(DEADLINE, move || {
+        let mut pid = -1;
+        procmon_process_pid(pm.get(), c("missing").as_ptr(), &mut pid)
+    });
+    let freed = answered.and_then(|_| within(DEADLINE, move || procmon_free(pm.get())));
+    if freed.is_none() {
+        // A hung monitor may still call into the recorder: keep it alive, fail.
+        std::mem::forget(rec);
+        panic!("the event loop stopped answering (retried: {retried}, call: {answered:?})");
+    }
+    assert!(retried, "fewer than 100 SPAWN_FAILED events");
+    assert_eq!(answered, Some(OK));
+}

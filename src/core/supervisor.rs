@@ -340,13 +340,15 @@ impl Supervisor {
         self.timers.first().map(|(at, _)| *at)
     }
 
-    /// Fires every timer due at `now`: scheduled restarts and KILLs.
+    /// Fires every timer due at `now`: scheduled restarts and KILLs. A timer these
+    /// set for `now` or earlier (a zero-delay retry of a failing spawn) waits for
+    /// the next call, so that a spawn that keeps failing cannot hold the caller.
     pub fn handle_timeout(&mut self, now: Time, host: &mut impl Host) {
-        while let Some((at, _)) = self.timers.first() {
-            if *at > now {
-                break;
-            }
-            let (_, timer) = self.timers.pop_first().expect("a first timer");
+        let mut due = Vec::new();
+        while self.timers.first().is_some_and(|(at, _)| *at <= now) {
+            due.push(self.timers.pop_first().expect("a first timer").1);
+        }
+        for timer in due {
             match timer {
                 Timer::Restart(name) => {
                     let process = self
