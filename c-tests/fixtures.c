@@ -1,10 +1,13 @@
-/* The child fixtures: this binary run as `<exe> child <mode> [arg]` by the tests'
- * monitors. Each mode is one behaviour a supervised program can have. */
+/* The child fixtures: this binary run as `<exe> child <mode> [args...]` by the
+ * tests' monitors. Each mode is one behaviour a supervised program can have. A
+ * fixture that waits forever still exits once the test process is gone, so a
+ * failed test leaves no child behind. */
 #define _GNU_SOURCE
 #include "task.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,9 +18,20 @@
 
 extern char **environ;
 
+static pid_t parent;
+
 static void sleep_s(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Waits for a signal to end the process, or for the test process to go away. */
+static int linger(void) {
+  fflush(NULL);
+  for (;;) {
+    if (getppid() != parent) _exit(0);
+    sleep_s(0.1);
   }
 }
 
@@ -55,8 +69,8 @@ static int mixed(const char *arg) {
   return 0;
 }
 
-/* TERM blocked until N lines are written: every one of them was written before the
- * child can die, whenever the monitor stops it. */
+/* TERM blocked until N lines and "all written" are written: every one of them was
+ * written before the child can die, whenever the monitor stops it. */
 static int lines_then_linger(const char *arg) {
   sigset_t term;
   sigemptyset(&term);
@@ -66,29 +80,48 @@ static int lines_then_linger(const char *arg) {
   fflush(stdout);
   say("all written");
   sigprocmask(SIG_UNBLOCK, &term, NULL);
-  for (;;) pause();
-  return 0; /* not reached */
+  return linger();
 }
 
-/* A huge line of N 'x', then "after". */
+/* `len` bytes of the pattern task_pattern() describes, then '\n'. */
+static void pattern_line(size_t len) {
+  char *buf = malloc(len + 1);
+  if (!buf) _exit(98);
+  task_pattern(buf, len);
+  buf[len] = '\n';
+  write_all(1, buf, len + 1);
+  free(buf);
+}
+
+/* One huge patterned line of N bytes, then "after". */
 static int huge(const char *arg) {
-  long n = arg_or(arg, 200000);
-  char *buf = malloc((size_t)n + 1);
-  if (!buf) return 98;
-  memset(buf, 'x', (size_t)n);
-  buf[n] = '\n';
-  write_all(1, buf, (size_t)n + 1);
+  pattern_line((size_t)arg_or(arg, 200000));
   say("after");
   return 0;
 }
 
-/* A last line without '\n'. */
-static int partial(void) {
-  write_all(1, "no newline", 10);
+/* One patterned line of each length given, then "end". */
+static int sizes(char **args) {
+  for (; *args; args++) pattern_line((size_t)atol(*args));
+  say("end");
   return 0;
 }
 
-/* A line that is not UTF-8, and one holding a NUL byte. */
+/* A last line without '\n' on each stream. */
+static int partial(void) {
+  write_all(1, "no newline", 10);
+  write_all(2, "err no newline", 14);
+  return 0;
+}
+
+/* A line without '\n', then waits to be stopped. */
+static int partial_then_linger(void) {
+  say("ready");
+  write_all(1, "pending", 7);
+  return linger();
+}
+
+/* A line that is not UTF-8, one holding a NUL byte, a '\r' and an empty line. */
 static int raw_bytes(void) {
   write_all(1, "\xffhello world!\n", 14);
   write_all(1, "a\0b\n", 4);
@@ -101,23 +134,64 @@ static int exit_with(const char *arg) {
   return (int)arg_or(arg, 0);
 }
 
+/* Dies of signal N. */
+static int raise_signal(const char *arg) {
+  int sig = (int)arg_or(arg, SIGUSR1);
+  say("raising");
+  signal(sig, SIG_DFL);
+  raise(sig);
+  return 97; /* not reached for a fatal signal */
+}
+
 static int wait_for_term(void) {
   say("ready");
-  for (;;) pause();
-  return 0; /* not reached */
+  return linger();
 }
 
 static int ignore_term(void) {
   signal(SIGTERM, SIG_IGN);
   say("ready");
-  for (;;) pause();
-  return 0; /* not reached */
+  return linger();
 }
 
 /* Lives `arg` seconds, then exits 0. */
 static int live(const char *arg) {
   say("alive");
   sleep_s(arg ? atof(arg) : 1.0);
+  return 0;
+}
+
+/* The first run (FILE absent) creates FILE and exits 1 at once; later runs wait. */
+static int exit_once(const char *file) {
+  if (!file) return 2;
+  int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0) {
+    close(fd);
+    say("first");
+    return 1;
+  }
+  say("again");
+  return linger();
+}
+
+/* Counts its runs in FILE: the first N exit 1 at once, later ones live LIVE s. */
+static int count_runs(const char *file, const char *n, const char *live_s) {
+  if (!file || !n || !live_s) return 2;
+  long runs = 0;
+  FILE *f = fopen(file, "r");
+  if (f) {
+    if (fscanf(f, "%ld", &runs) != 1) runs = 0;
+    fclose(f);
+  }
+  runs++;
+  f = fopen(file, "w");
+  if (!f) return 3;
+  fprintf(f, "%ld\n", runs);
+  fclose(f);
+  printf("run %ld\n", runs);
+  if (runs <= atol(n)) return 1;
+  fflush(stdout);
+  sleep_s(atof(live_s));
   return 0;
 }
 
@@ -143,16 +217,20 @@ static int stdin_mode(void) {
   return 0;
 }
 
-/* Every open descriptor but the listing's own, as "fd N". */
+/* Every open descriptor but the listing's own, as "fd N -> target". */
 static int fds(void) {
   DIR *d = opendir("/proc/self/fd");
   if (!d) return 97;
   struct dirent *e;
   while ((e = readdir(d))) {
     if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
-    printf("fd %s\n", e->d_name);
+    char target[PATH_MAX] = "?";
+    ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+    if (n > 0) target[n] = '\0';
+    printf("fd %s -> %s\n", e->d_name, target);
   }
   closedir(d);
+  fflush(stdout);
   say("end of fds");
   return 0;
 }
@@ -171,13 +249,14 @@ static int sigstate(void) {
   return 0;
 }
 
-/* Forks a grandchild that keeps stdout open, writes "late" a little later and
- * then sleeps; the child itself exits at once. */
+/* Forks a grandchild that keeps stdout open, writes "late <pid>" a little later
+ * and then sleeps; the child itself exits at once. */
 static int grandchild(void) {
   pid_t pid = fork();
   if (pid == 0) {
     sleep_s(0.3);
-    say("late");
+    printf("late %d\n", (int)getpid());
+    fflush(stdout);
     sleep_s(30);
     _exit(0);
   }
@@ -188,16 +267,24 @@ static int grandchild(void) {
 int fixture_main(int argc, char **argv) {
   const char *mode = argc > 2 ? argv[2] : "";
   const char *arg = argc > 3 ? argv[3] : NULL;
+  const char *arg2 = argc > 4 ? argv[4] : NULL;
+  const char *arg3 = argc > 5 ? argv[5] : NULL;
+  parent = getppid();
   if (!strcmp(mode, "lines")) return lines(arg);
   if (!strcmp(mode, "mixed")) return mixed(arg);
   if (!strcmp(mode, "lines-then-linger")) return lines_then_linger(arg);
   if (!strcmp(mode, "huge")) return huge(arg);
+  if (!strcmp(mode, "sizes")) return sizes(argv + 3);
   if (!strcmp(mode, "partial")) return partial();
+  if (!strcmp(mode, "partial-then-linger")) return partial_then_linger();
   if (!strcmp(mode, "raw")) return raw_bytes();
   if (!strcmp(mode, "exit")) return exit_with(arg);
+  if (!strcmp(mode, "raise")) return raise_signal(arg);
   if (!strcmp(mode, "wait-term")) return wait_for_term();
   if (!strcmp(mode, "ignore-term")) return ignore_term();
   if (!strcmp(mode, "live")) return live(arg);
+  if (!strcmp(mode, "exit-once")) return exit_once(arg);
+  if (!strcmp(mode, "count")) return count_runs(arg, arg2, arg3);
   if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "cwd")) return cwd();
   if (!strcmp(mode, "stdin")) return stdin_mode();

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +63,113 @@ const char *task_code_name(int code) {
 int task_str_eq(const char *a, const char *b) {
   if (!a || !b) return a == b;
   return strcmp(a, b) == 0;
+}
+
+/* Up to 60 bytes of `data` from `from`, printable ASCII as is, the rest escaped. */
+static void escape(char *out, const unsigned char *data, size_t len, size_t from) {
+  size_t end = len < from + 60 ? len : from + 60;
+  if (from > 0) out += sprintf(out, "...");
+  for (size_t i = from; i < end; i++) {
+    unsigned char c = data[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+      *out++ = (char)c;
+    else
+      out += sprintf(out, "\\x%02x", c);
+  }
+  if (end < len) out += sprintf(out, "...");
+  *out = '\0';
+}
+
+void task_assert_mem(const char *file, int line, const char *aexpr, const void *a,
+                     size_t alen, const char *bexpr, const void *b, size_t blen) {
+  const unsigned char *x = a, *y = b;
+  size_t n = alen < blen ? alen : blen, at = 0;
+  while (at < n && x[at] == y[at]) at++;
+  if (at == n && alen == blen) return;
+  size_t from = at > 20 ? at - 20 : 0;
+  char ex[512], ey[512];
+  escape(ex, x, alen, from);
+  escape(ey, y, blen, from);
+  task_fail(file, line, "expected %s == %s: %zu vs %zu bytes, first difference at %zu:"
+            "\n  \"%s\"\n  \"%s\"", aexpr, bexpr, alen, blen, at, ex, ey);
+}
+
+void task_pattern(char *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) buf[i] = (char)('0' + (i * 31 + i / 4093) % 75);
+}
+
+void task_let_pass(double seconds) {
+  double until = task_now() + seconds;
+  while (task_now() < until) task_nap();
+}
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int armed;
+  double seconds;
+  const char *what;
+  pthread_t thread;
+} dog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, 0};
+
+static void *watch(void *arg) {
+  (void)arg;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += (time_t)dog.seconds;
+  pthread_mutex_lock(&dog.mu);
+  while (dog.armed)
+    if (pthread_cond_timedwait(&dog.cv, &dog.mu, &until) == ETIMEDOUT && dog.armed)
+      FAIL("%s did not return within %g s (deadlock?)", dog.what, dog.seconds);
+  pthread_mutex_unlock(&dog.mu);
+  return NULL;
+}
+
+void task_watchdog_start(double seconds, const char *what) {
+  pthread_mutex_lock(&dog.mu);
+  if (dog.armed) FAIL("a watchdog is already running");
+  dog.armed = 1;
+  dog.seconds = seconds;
+  dog.what = what;
+  pthread_mutex_unlock(&dog.mu);
+  if (pthread_create(&dog.thread, NULL, watch, NULL)) FAIL("pthread_create failed");
+}
+
+void task_watchdog_stop(void) {
+  pthread_mutex_lock(&dog.mu);
+  dog.armed = 0;
+  pthread_cond_signal(&dog.cv);
+  pthread_mutex_unlock(&dog.mu);
+  pthread_join(dog.thread, NULL);
+}
+
+static char tmpdir[4096];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static void remove_tmpdir(void) {
+  if (tmpdir[0]) nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *task_tmpdir(void) {
+  if (!tmpdir[0]) {
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/procmon-ctest-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir)) FAIL("mkdtemp %s: %s", tmpdir, strerror(errno));
+    atexit(remove_tmpdir); /* kept after a failure, for a look */
+  }
+  return tmpdir;
+}
+
+const char *task_tmpfile(const char *leaf) {
+  static char path[8][4200];
+  static int next;
+  char *p = path[next++ % 8];
+  snprintf(p, sizeof path[0], "%s/%s", task_tmpdir(), leaf);
+  return p;
 }
 
 /* ---- the recorder ---------------------------------------------------------- */
@@ -224,6 +332,18 @@ procmon_t *fx_monitor(recorder_t *rec) {
 int fx_add_opts(procmon_t *pm, const char *name, const char *mode, const char *arg,
                 const procmon_process_options_t *opts) {
   const char *argv[] = {task_exe(), "child", mode, arg, NULL};
+  return procmon_add_process(pm, name, argv, opts);
+}
+
+int fx_addv(procmon_t *pm, const char *name, const procmon_process_options_t *opts,
+            const char *mode, const char *const *args) {
+  const char *argv[16] = {task_exe(), "child", mode};
+  size_t n = 3;
+  for (; args && *args; args++) {
+    if (n == 15) FAIL("too many fixture arguments");
+    argv[n++] = *args;
+  }
+  argv[n] = NULL;
   return procmon_add_process(pm, name, argv, opts);
 }
 

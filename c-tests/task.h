@@ -47,6 +47,11 @@ const char *task_code_name(int code);
     if (!(a_ op b_)) FAIL("expected %s %s %s: %g vs %g", #a, #op, #b, a_, b_); \
   } while (0)
 
+/* `alen` bytes at `a` equal `blen` bytes at `b`; on a mismatch prints both
+ * lengths, the first differing offset and both texts escaped (cut short). */
+#define ASSERT_EQ_MEM(a, alen, b, blen)                                       \
+  task_assert_mem(__FILE__, __LINE__, #a, (a), (alen), #b, (b), (blen))
+
 #define ASSERT_EQ_STR(a, b)                                                   \
   do {                                                                        \
     const char *a_ = (a), *b_ = (b);                                          \
@@ -84,6 +89,25 @@ const char *task_code_name(int code);
   } while (0)
 
 int task_str_eq(const char *a, const char *b);
+void task_assert_mem(const char *file, int line, const char *aexpr, const void *a,
+                     size_t alen, const char *bexpr, const void *b, size_t blen);
+
+/* Lets `seconds` pass. Never a synchronisation: only for "this must not happen"
+ * checks, after every positive fact has been waited for with WAIT_FOR. */
+void task_let_pass(double seconds);
+
+/* Fills `buf` with `len` printable bytes (never '\n') that differ with their offset,
+ * so a piece of a long line out of place or shifted by a byte shows. */
+void task_pattern(char *buf, size_t len);
+
+/* A watchdog for calls that could deadlock: fails the test with `what` if
+ * task_watchdog_stop() is not called within `seconds`. One at a time. */
+void task_watchdog_start(double seconds, const char *what);
+void task_watchdog_stop(void);
+
+/* A fresh directory under $TMPDIR (or /tmp) for this test, and a file path in it. */
+const char *task_tmpdir(void);
+const char *task_tmpfile(const char *leaf);
 
 /* ---- the recorder ---------------------------------------------------------- */
 
@@ -146,10 +170,14 @@ int rec_event(recorder_t *rec, const char *name, int kind, size_t i, rec_event_t
 
 /* A monitor with the FX_* settings and the recorder's callbacks. */
 procmon_t *fx_monitor(recorder_t *rec);
-/* Adds `name` running this binary in fixture `mode` with up to two arguments. */
+/* Adds `name` running this binary in fixture `mode` with one argument (or NULL). */
 int fx_add(procmon_t *pm, const char *name, const char *mode, const char *arg);
 int fx_add_opts(procmon_t *pm, const char *name, const char *mode, const char *arg,
                 const procmon_process_options_t *opts);
+/* Adds `name` running this binary in fixture `mode` with the NULL-terminated
+ * arguments `args` (NULL for none). */
+int fx_addv(procmon_t *pm, const char *name, const procmon_process_options_t *opts,
+            const char *mode, const char *const *args);
 int fx_add_sh(procmon_t *pm, const char *name, const char *script);
 int32_t fx_pid(procmon_t *pm, const char *name);
 procmon_state_t fx_state(procmon_t *pm, const char *name);
@@ -158,7 +186,7 @@ int fx_gone(pid_t pid);
 int fx_count_fds(void);
 int fx_count_threads(void);
 
-/* The fixture modes, run as `<exe> child <mode> [arg]`. */
+/* The fixture modes, run as `<exe> child <mode> [args...]`. */
 int fixture_main(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include "task.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,10 +36,11 @@ void test_null_monitor(void) {
 void test_bad_names_and_pointers(void) {
   procmon_t *pm = fx_monitor(NULL);
   const char *argv[] = {"true", NULL};
-  const char *bad[] = {NULL, "", "\xff\xfe"};
+  /* Not UTF-8: stray bytes, an overlong '/', a surrogate, a cut-off character. */
+  const char *bad[] = {NULL, "", "\xff\xfe", "a\xc0\xaf", "\xed\xa0\x80", "x\xe2\x98"};
   int32_t pid;
   procmon_process_info_t info;
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ASSERT_FAILS(procmon_add_process(pm, bad[i], argv, NULL), PROCMON_ERR_INVALID);
     ASSERT_FAILS(procmon_remove_process(pm, bad[i]), PROCMON_ERR_INVALID);
     ASSERT_FAILS(procmon_start_process(pm, bad[i]), PROCMON_ERR_INVALID);
@@ -110,4 +112,33 @@ void test_strings(void) {
   /* The detail is per thread and names what was wrong. */
   ASSERT_FAILS(procmon_set_threshold(NULL, 1), PROCMON_ERR_INVALID);
   ASSERT_TRUE(strstr(procmon_last_error(), "NULL") || strstr(procmon_last_error(), "null"));
+}
+
+/* procmon_last_error() is per thread: a fresh thread sees "", a failure on one
+ * thread leaves another thread's detail alone. */
+static char other_before[256], other_after[256];
+static int other_code;
+
+static void *other_thread(void *arg) {
+  procmon_t *pm = arg;
+  snprintf(other_before, sizeof other_before, "%s", procmon_last_error());
+  other_code = procmon_start_process(pm, "nobody-here");
+  snprintf(other_after, sizeof other_after, "%s", procmon_last_error());
+  return NULL;
+}
+
+void test_last_error_is_per_thread(void) {
+  procmon_t *pm = fx_monitor(NULL);
+  ASSERT_FAILS(procmon_set_kill_time(pm, -1.0), PROCMON_ERR_INVALID);
+  char mine[256];
+  snprintf(mine, sizeof mine, "%s", procmon_last_error());
+  pthread_t t;
+  ASSERT_EQ_INT(pthread_create(&t, NULL, other_thread, pm), 0);
+  ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+  ASSERT_EQ_STR(other_before, "");
+  ASSERT_EQ_INT(other_code, PROCMON_ERR_NOT_FOUND);
+  ASSERT_TRUE(other_after[0]);
+  ASSERT_TRUE(strcmp(other_after, mine) != 0);
+  ASSERT_EQ_STR(procmon_last_error(), mine);
+  procmon_free(pm);
 }

@@ -21,13 +21,19 @@ static rec_line_t line_at(const char *name, size_t i) {
   return line;
 }
 
+/* The position of line i of `name` among all lines and events. */
+static long line_seq(const char *name, size_t i) {
+  rec_line_t line = line_at(name, i);
+  free(line.data);
+  return line.seq;
+}
+
 /* Line i of `name` is exactly `len` bytes of `want`, on `stream`. */
 static void check_line(const char *name, size_t i, procmon_stream_t stream,
                        const char *want, size_t len) {
   rec_line_t line = line_at(name, i);
   ASSERT_EQ_INT(line.stream, stream);
-  ASSERT_EQ_INT(line.len, len);
-  ASSERT_TRUE(memcmp(line.data, want, len) == 0);
+  ASSERT_EQ_MEM(line.data, line.len, want, len);
   ASSERT_TRUE(line.terminated);
   free(line.data);
 }
@@ -54,33 +60,87 @@ void test_raw_bytes(void) {
   procmon_free(pm);
 }
 
-/* A last line without '\n' is passed when the stream closes, before EXITED. */
+/* A last line without '\n' is passed when its stream closes, on each stream,
+ * before EXITED. */
 void test_partial_line_flushed_at_exit(void) {
   procmon_t *pm = setup();
   ASSERT_OK(fx_add(pm, "part", "partial", NULL));
   WAIT_FOR(rec_count_events(&rec, "part", PROCMON_EVENT_EXITED) >= 1);
-  check_line("part", 0, PROCMON_STDOUT, "no newline", 10);
+  ASSERT_EQ_INT(rec_count_lines(&rec, "part"), 2);
+  rec_line_t a = line_at("part", 0), b = line_at("part", 1);
+  rec_line_t *out = a.stream == PROCMON_STDOUT ? &a : &b;
+  rec_line_t *err = a.stream == PROCMON_STDOUT ? &b : &a;
+  ASSERT_EQ_INT(out->stream, PROCMON_STDOUT);
+  ASSERT_EQ_INT(err->stream, PROCMON_STDERR);
+  ASSERT_EQ_MEM(out->data, out->len, "no newline", (size_t)10);
+  ASSERT_EQ_MEM(err->data, err->len, "err no newline", (size_t)14);
+  ASSERT_TRUE(out->terminated && err->terminated);
   rec_event_t exited;
   ASSERT_TRUE(rec_event(&rec, "part", PROCMON_EVENT_EXITED, 0, &exited));
-  ASSERT_CMP_INT(line_at("part", 0).seq, <, exited.seq);
+  ASSERT_CMP_INT(a.seq, <, exited.seq);
+  ASSERT_CMP_INT(b.seq, <, exited.seq);
+  free(a.data);
+  free(b.data);
   procmon_free(pm);
 }
 
-/* Pieces of PROCMON_LINE_LIMIT bytes; nothing dropped. */
+/* Checks that lines first..first+count-1 of `name` are the pieces of one
+ * patterned line of `total` bytes: PROCMON_LINE_LIMIT each, the last shorter. */
+static size_t check_pieces(const char *name, size_t first, size_t total) {
+  char *want = malloc(total + 1);
+  ASSERT_TRUE(want != NULL);
+  task_pattern(want, total);
+  size_t at = 0, i = first;
+  do {
+    rec_line_t piece = line_at(name, i++);
+    size_t len = total - at < PROCMON_LINE_LIMIT ? total - at : PROCMON_LINE_LIMIT;
+    ASSERT_EQ_INT(piece.stream, PROCMON_STDOUT);
+    ASSERT_TRUE(piece.terminated);
+    ASSERT_EQ_MEM(piece.data, piece.len, want + at, len);
+    at += len;
+    free(piece.data);
+  } while (at < total);
+  free(want);
+  return i;
+}
+
+/* Pieces of PROCMON_LINE_LIMIT bytes, in order; nothing dropped. */
 void test_long_line_in_pieces(void) {
   procmon_t *pm = setup();
-  const long total = 3 * PROCMON_LINE_LIMIT + 1234;
+  const size_t total = 3 * PROCMON_LINE_LIMIT + 1234;
   char arg[32];
-  snprintf(arg, sizeof arg, "%ld", total);
+  snprintf(arg, sizeof arg, "%zu", total);
   ASSERT_OK(fx_add(pm, "huge", "huge", arg));
   WAIT_FOR(rec_has_line(&rec, "huge", "after"));
   ASSERT_EQ_INT(rec_count_lines(&rec, "huge"), 5);
-  for (size_t i = 0; i < 4; i++) {
-    rec_line_t piece = line_at("huge", i);
-    ASSERT_EQ_INT(piece.len, i < 3 ? PROCMON_LINE_LIMIT : 1234);
-    ASSERT_TRUE(piece.terminated);
-    ASSERT_TRUE(strspn(piece.data, "x") == piece.len);
-    free(piece.data);
+  ASSERT_EQ_INT(check_pieces("huge", 0, total), 4);
+  procmon_free(pm);
+}
+
+/* Lines around the limit: exactly the limit is one line, one byte more is two
+ * pieces, twice the limit is two full pieces and no empty third. */
+void test_line_limit_boundaries(void) {
+  procmon_t *pm = setup();
+  const size_t L = PROCMON_LINE_LIMIT;
+  const size_t sizes[] = {L - 1, L, L + 1, 2 * L, 2 * L + 1, 0, 5};
+  const size_t pieces[] = {1, 1, 2, 2, 3, 1, 1};
+  const char *args[8];
+  char text[7][32];
+  size_t want_lines = 1; /* "end" */
+  for (size_t i = 0; i < 7; i++) {
+    snprintf(text[i], sizeof text[i], "%zu", sizes[i]);
+    args[i] = text[i];
+    want_lines += pieces[i];
+  }
+  args[7] = NULL;
+  ASSERT_OK(fx_addv(pm, "sizes", NULL, "sizes", args));
+  WAIT_FOR(rec_has_line(&rec, "sizes", "end"));
+  ASSERT_EQ_INT(rec_count_lines(&rec, "sizes"), want_lines);
+  size_t next = 0;
+  for (size_t i = 0; i < 7; i++) {
+    size_t after = check_pieces("sizes", next, sizes[i]);
+    ASSERT_EQ_INT(after - next, pieces[i]);
+    next = after;
   }
   procmon_free(pm);
 }
@@ -134,8 +194,8 @@ void test_event_order_of_a_run(void) {
   ASSERT_TRUE(rec_event(&rec, "run", PROCMON_EVENT_RESTART_SCHEDULED, 0, &scheduled));
   ASSERT_TRUE(rec_event(&rec, "run", PROCMON_EVENT_STARTED, 1, &next));
   ASSERT_EQ_INT(exited.pid, started.pid);
-  ASSERT_CMP_INT(started.seq, <, line_at("run", 0).seq);
-  ASSERT_CMP_INT(line_at("run", 2).seq, <, exited.seq);
+  ASSERT_CMP_INT(started.seq, <, line_seq("run", 0));
+  ASSERT_CMP_INT(line_seq("run", 2), <, exited.seq);
   ASSERT_CMP_INT(exited.seq, <, scheduled.seq);
   ASSERT_CMP_INT(scheduled.seq, <, next.seq);
   ASSERT_TRUE(!rec.off_thread); /* one callback thread */
@@ -154,10 +214,16 @@ void test_grandchild_holding_the_pipe(void) {
   ASSERT_TRUE(rec_event(&rec, "gc", PROCMON_EVENT_STARTED, 0, &started));
   ASSERT_TRUE(rec_event(&rec, "gc", PROCMON_EVENT_EXITED, 0, &exited));
   ASSERT_CMP_DBL(exited.at - started.at, <, 5.0); /* not the grandchild's 30 s */
-  WAIT_FOR(rec_has_line(&rec, "gc", "late"));
+  /* The grandchild writes after its parent's EXITED, still under "gc". */
+  WAIT_FOR(rec_count_lines(&rec, "gc") == 2);
+  rec_line_t late = line_at("gc", 1);
+  int grandchild = 0;
+  ASSERT_EQ_INT(sscanf(late.data, "late %d", &grandchild), 1);
+  ASSERT_CMP_INT(exited.seq, <, late.seq);
+  free(late.data);
   /* procmon_free does not wait for the grandchild either. */
   double t0 = task_now();
   procmon_free(pm);
   ASSERT_CMP_DBL(task_now() - t0, <, 10.0);
-  kill(-started.pid, SIGKILL); /* its process group: the grandchild */
+  kill(grandchild, SIGKILL);
 }

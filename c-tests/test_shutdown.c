@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 static recorder_t rec;
@@ -36,6 +37,25 @@ void test_free_delivers_every_line(void) {
   while (task_now() < until) task_nap();
   ASSERT_EQ_INT(rec_count_lines(&rec, NULL), lines);
   ASSERT_EQ_INT(rec_count_events(&rec, NULL, 0), events);
+}
+
+/* A line still without '\n' when procmon_free stops its child is delivered, and
+ * before the child's EXITED. */
+void test_free_flushes_a_pending_partial_line(void) {
+  rec_init(&rec);
+  procmon_t *pm = fx_monitor(&rec);
+  ASSERT_OK(fx_add(pm, "p", "partial-then-linger", NULL));
+  WAIT_FOR(rec_has_line(&rec, "p", "ready"));
+  procmon_free(pm);
+  ASSERT_EQ_INT(rec_count_lines(&rec, "p"), 2);
+  ASSERT_TRUE(rec_has_line(&rec, "p", "pending"));
+  rec_line_t last;
+  rec_event_t exited;
+  ASSERT_TRUE(rec_line(&rec, "p", 1, &last));
+  ASSERT_TRUE(rec_event(&rec, "p", PROCMON_EVENT_EXITED, 0, &exited));
+  ASSERT_EQ_INT(exited.signal, SIGTERM);
+  ASSERT_CMP_INT(last.seq, <, exited.seq);
+  free(last.data);
 }
 
 /* A child that ignores TERM: free returns after about the kill time. */

@@ -1,5 +1,6 @@
 /* What a child gets: its program found in PATH, env, cwd, uid/gid, stdin, no
- * leaked descriptor, a clean signal state; and what a failed spawn reports. */
+ * leaked descriptor, a clean signal state; what a failed spawn reports, and how
+ * exit statuses and signals are reported. */
 #define _GNU_SOURCE
 #include "task.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static recorder_t rec;
@@ -23,17 +25,49 @@ static void wait_line(const char *name, const char *text) {
   WAIT_FOR(rec_has_line(&rec, name, text));
 }
 
+/* argv[0] without '/' is looked up in the host's PATH, as execvp does: a
+ * directory where it is not executable is skipped; the child's own environment
+ * (here empty) plays no part. */
 void test_path_lookup(void) {
+  const char *dir = task_tmpdir();
+  char noexec_dir[4200], exec_dir[4200], path[9000];
+  snprintf(noexec_dir, sizeof noexec_dir, "%s/a", dir);
+  snprintf(exec_dir, sizeof exec_dir, "%s/b", dir);
+  ASSERT_EQ_INT(mkdir(noexec_dir, 0700), 0);
+  ASSERT_EQ_INT(mkdir(exec_dir, 0700), 0);
+  snprintf(path, sizeof path, "%s/procmon-fixture", noexec_dir);
+  int fd = open(path, O_WRONLY | O_CREAT, 0600); /* same name, not executable */
+  ASSERT_TRUE(fd >= 0);
+  close(fd);
+  snprintf(path, sizeof path, "%s/procmon-fixture", exec_dir);
+  ASSERT_EQ_INT(symlink(task_exe(), path), 0);
+  snprintf(path, sizeof path, "%s:%s:%s", noexec_dir, exec_dir, getenv("PATH"));
+  ASSERT_EQ_INT(setenv("PATH", path, 1), 0);
+
   procmon_t *pm = setup();
-  const char *argv[] = {"sh", "-c", "echo found in PATH", NULL};
-  ASSERT_OK(procmon_add_process(pm, "sh", argv, NULL));
+  const char *none[] = {NULL};
+  procmon_process_options_t empty_env = {none, NULL, -1, -1};
+  const char *mine[] = {"procmon-fixture", "child", "lines", "1", NULL};
+  ASSERT_OK(procmon_add_process(pm, "mine", mine, &empty_env));
+  const char *sh[] = {"sh", "-c", "echo found in PATH", NULL};
+  ASSERT_OK(procmon_add_process(pm, "sh", sh, NULL));
+  wait_line("mine", "line 1");
   wait_line("sh", "found in PATH");
+  ASSERT_EQ_INT(rec_count_events(&rec, NULL, PROCMON_EVENT_SPAWN_FAILED), 0);
+
+  /* Found nowhere: ENOENT. Found only where it is not executable: EACCES. */
   const char *missing[] = {"procmon-no-such-program-anywhere", NULL};
   ASSERT_OK(procmon_add_process(pm, "missing", missing, NULL));
+  snprintf(path, sizeof path, "%s", noexec_dir);
+  ASSERT_EQ_INT(setenv("PATH", path, 1), 0);
+  ASSERT_OK(procmon_add_process(pm, "noexec", mine, NULL));
   WAIT_FOR(rec_count_events(&rec, "missing", PROCMON_EVENT_SPAWN_FAILED) >= 1);
+  WAIT_FOR(rec_count_events(&rec, "noexec", PROCMON_EVENT_SPAWN_FAILED) >= 1);
   rec_event_t e;
   ASSERT_TRUE(rec_event(&rec, "missing", PROCMON_EVENT_SPAWN_FAILED, 0, &e));
   ASSERT_EQ_INT(e.error, ENOENT);
+  ASSERT_TRUE(rec_event(&rec, "noexec", PROCMON_EVENT_SPAWN_FAILED, 0, &e));
+  ASSERT_EQ_INT(e.error, EACCES);
   procmon_free(pm);
 }
 
@@ -42,6 +76,12 @@ void test_spawn_failure_is_reported_and_retried(void) {
   procmon_t *pm = setup();
   const char *argv[] = {"/nonexistent/procmon-test", NULL};
   ASSERT_OK(procmon_add_process(pm, "missing", argv, NULL));
+  /* The spawn has failed when add_process returns: a backoff, no pid. */
+  procmon_process_info_t info;
+  ASSERT_OK(procmon_process_info(pm, "missing", &info));
+  ASSERT_EQ_INT(info.state, PROCMON_STATE_BACKOFF);
+  ASSERT_EQ_INT(info.pid, 0);
+  ASSERT_EQ_INT(info.starts, 0);
   const char *not_exec[] = {"/dev/null", NULL}; /* not a regular file */
   ASSERT_OK(procmon_add_process(pm, "noexec", not_exec, NULL));
   procmon_process_options_t bad_cwd = {NULL, "/nonexistent/dir", -1, -1};
@@ -64,6 +104,58 @@ void test_spawn_failure_is_reported_and_retried(void) {
   ASSERT_CMP_DBL(second.delay, >, first.delay * 1.9);
   ASSERT_EQ_INT(rec_count_events(&rec, "missing", PROCMON_EVENT_STARTED), 0);
   ASSERT_EQ_INT(rec_count_events(&rec, "missing", PROCMON_EVENT_EXITED), 0);
+  ASSERT_OK(procmon_process_info(pm, "missing", &info));
+  ASSERT_EQ_INT(info.starts, 0);
+  procmon_free(pm);
+}
+
+/* Retries due at once (zero delay) keep failing: the monitor still answers, and
+ * procmon_free returns. */
+void test_zero_delay_spawn_failure_stays_responsive(void) {
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_min_restart_delay(pm, 0.0));
+  ASSERT_OK(procmon_set_max_restart_delay(pm, 0.0));
+  const char *argv[] = {"/nonexistent/procmon-zero-delay", NULL};
+  ASSERT_OK(procmon_add_process(pm, "missing", argv, NULL));
+  WAIT_FOR(rec_count_events(&rec, "missing", PROCMON_EVENT_SPAWN_FAILED) >= 100);
+  task_watchdog_start(20, "calls while a spawn fails in a loop");
+  int32_t pid = -1;
+  ASSERT_OK(procmon_process_pid(pm, "missing", &pid));
+  ASSERT_EQ_INT(pid, 0);
+  ASSERT_OK(fx_add(pm, "other", "lines", "1"));
+  WAIT_FOR(rec_has_line(&rec, "other", "line 1"));
+  procmon_free(pm);
+  task_watchdog_stop();
+}
+
+/* Exit statuses and terminating signals are reported apart, in EXITED and in
+ * process_info. */
+void test_exit_codes_and_signals(void) {
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_min_restart_delay(pm, 30)); /* one run each */
+  ASSERT_OK(fx_add(pm, "zero", "exit", "0"));
+  ASSERT_OK(fx_add(pm, "three", "exit", "3"));
+  ASSERT_OK(fx_add(pm, "max", "exit", "255"));
+  char sig[16];
+  snprintf(sig, sizeof sig, "%d", SIGUSR1);
+  ASSERT_OK(fx_add(pm, "usr1", "raise", sig));
+  const struct {
+    const char *name;
+    int code, signal;
+  } want[] = {{"zero", 0, 0}, {"three", 3, 0}, {"max", 255, 0}, {"usr1", -1, SIGUSR1}};
+  for (size_t i = 0; i < 4; i++) {
+    WAIT_FOR(rec_count_events(&rec, want[i].name, PROCMON_EVENT_EXITED) == 1);
+    rec_event_t e;
+    ASSERT_TRUE(rec_event(&rec, want[i].name, PROCMON_EVENT_EXITED, 0, &e));
+    ASSERT_EQ_INT(e.exit_code, want[i].code);
+    ASSERT_EQ_INT(e.signal, want[i].signal);
+    ASSERT_CMP_DBL(e.uptime, >=, 0.0);
+    ASSERT_CMP_DBL(e.uptime, <, 15.0);
+    procmon_process_info_t info;
+    ASSERT_OK(procmon_process_info(pm, want[i].name, &info));
+    ASSERT_EQ_INT(info.last_exit_code, want[i].code);
+    ASSERT_EQ_INT(info.last_signal, want[i].signal);
+  }
   procmon_free(pm);
 }
 
@@ -108,19 +200,29 @@ void test_stdin_is_dev_null(void) {
   procmon_free(pm);
 }
 
-/* Descriptors the host opened without O_CLOEXEC do not reach the child. */
+/* Descriptors the host opened without O_CLOEXEC do not reach the child: it has
+ * exactly 0 (/dev/null), 1 and 2 (pipes). */
 void test_no_descriptor_leaks(void) {
   int fd = open("/dev/null", O_RDONLY); /* deliberately inheritable */
   int fds[2];
   ASSERT_TRUE(fd >= 0);
   ASSERT_EQ_INT(pipe(fds), 0);
+  ASSERT_EQ_INT(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, 0);
   procmon_t *pm = setup();
   ASSERT_OK(fx_add(pm, "fds", "fds", NULL));
   wait_line("fds", "end of fds");
-  ASSERT_EQ_INT(rec_count_lines(&rec, "fds"), 4);
-  ASSERT_TRUE(rec_has_line(&rec, "fds", "fd 0"));
-  ASSERT_TRUE(rec_has_line(&rec, "fds", "fd 1"));
-  ASSERT_TRUE(rec_has_line(&rec, "fds", "fd 2"));
+  size_t n = rec_count_lines(&rec, "fds");
+  for (size_t i = 0; i + 1 < n; i++) {
+    rec_line_t line;
+    ASSERT_TRUE(rec_line(&rec, "fds", i, &line));
+    int num = -1;
+    if (sscanf(line.data, "fd %d", &num) != 1) FAIL("not an fd line: %s", line.data);
+    if (num > 2) FAIL("a descriptor leaked into the child: %s", line.data);
+    if (num == 0 && !strstr(line.data, "/dev/null")) FAIL("stdin: %s", line.data);
+    if (num > 0 && !strstr(line.data, "pipe:")) FAIL("not a pipe: %s", line.data);
+    free(line.data);
+  }
+  ASSERT_EQ_INT(n, 4);
   procmon_free(pm);
   close(fd);
   close(fds[0]);
