@@ -3,7 +3,7 @@
 //! previous callback is in progress.
 
 use crate::core::{Event, Line, Name};
-use parking_lot::ReentrantMutex;
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -27,8 +27,9 @@ struct Slots {
     generation: u64,
 }
 
-/// The callback thread holds the (reentrant) lock while it delivers a batch; a
-/// setter on another thread therefore waits for the batch to end, while a setter
+/// The callback thread holds the (reentrant) lock while it calls a callback, and
+/// hands it over between two lines of a batch when a setter waits for it; a setter
+/// on another thread therefore waits for the call in progress only, while a setter
 /// called from inside a callback takes effect for the very next line.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -70,12 +71,14 @@ impl Registry {
         stream: Stream,
         produce: impl FnOnce(&mut dyn FnMut(Line<'_>)),
     ) {
-        let guard = self.slots.lock();
+        let mut guard = self.slots.lock();
         let (mut generation, mut callback) = {
             let slots = guard.borrow();
             (slots.generation, slots.log.clone())
         };
         produce(&mut |line| {
+            // A setter waiting on another thread goes first (cheap when none waits).
+            ReentrantMutexGuard::bump(&mut guard);
             let now = guard.borrow().generation;
             if now != generation {
                 generation = now;
