@@ -187,6 +187,15 @@ typedef struct {
    * < 0 = inherit.
    */
   int64_t gid;
+  /**
+   * Every child runs in a process group of its own. When true, stopping it
+   * (procmon_stop_process, procmon_remove_process, procmon_restart_all,
+   * procmon_stop, procmon_free) signals that whole group, TERM then KILL after
+   * the kill time, so the processes it started are stopped with it; those still
+   * in the group when the child itself exits are killed then. When false, only
+   * the child is signalled.
+   */
+  bool stop_process_group;
 } procmon_process_options_t;
 
 /**
@@ -291,7 +300,8 @@ int procmon_set_max_restart_delay(procmon_t *pm, double seconds);
 /**
  * Registers the process `name` (unique, non-empty UTF-8) running `argv`
  * (NULL-terminated; argv[0] is the program, searched in the host's PATH when it
- * holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid).
+ * holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid; stop
+ * only the child, not its process group).
  * Everything is copied before the call returns.
  *
  * If the service is running, the child has been spawned (or its spawn has

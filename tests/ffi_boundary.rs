@@ -292,6 +292,7 @@ fn bad_options_are_invalid() {
         );
         let opts = procmon_process_options_t {
             gid: big,
+            stop_process_group: false,
             ..inherit()
         };
         reset_last_error(fx.pm);
@@ -312,6 +313,7 @@ fn bad_options_are_invalid() {
         cwd: cwd.as_ptr(),
         uid: 0,
         gid: 0,
+        stop_process_group: false,
     };
     assert_eq!(add("ok1", &opts), OK, "{}", last_error());
     let none = CList::new(&[]);

@@ -900,3 +900,60 @@ fn a_spawn_failing_with_zero_delay_keeps_the_monitor_responsive() {
     assert!(retried, "fewer than 100 SPAWN_FAILED events");
     assert_eq!(answered, Some(OK));
 }
+
+/// A shell that started two grandchildren, one of which ignores TERM, and prints
+/// their pids.
+const FAMILY: &str =
+    r#"sleep 1000 & echo "g=$!"; sh -c 'trap "" TERM; exec sleep 1000' & echo "g=$!"; wait"#;
+
+fn grandchildren(fx: &Fixture, name: &str) -> Vec<i32> {
+    assert!(wait_until(DEADLINE, || fx
+        .rec
+        .lines(name, PROCMON_STDOUT)
+        .len()
+        == 2));
+    fx.rec
+        .lines(name, PROCMON_STDOUT)
+        .iter()
+        .map(|l| std::str::from_utf8(&l[2..]).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn stop_process_group_stops_the_child_s_own_children() {
+    let fx = Fixture::new();
+    assert_eq!(procmon_set_kill_time(fx.pm, 30.0), OK);
+    let opts = procmon_process_options_t {
+        stop_process_group: true,
+        ..inherit()
+    };
+    assert_eq!(fx.add_opts("family", &["sh", "-c", FAMILY], &opts), OK);
+    let pids = grandchildren(&fx, "family");
+    assert!(pids.iter().all(|&pid| process_alive(pid)));
+    assert_eq!(procmon_stop(fx.pm), OK);
+    // The shell dies of TERM at once; the grandchild ignoring TERM is killed when
+    // the shell is reaped, long before the 30 s kill time.
+    assert!(fx.wait_events("family", PROCMON_EVENT_EXITED, 1));
+    assert!(
+        wait_until(DEADLINE, || pids.iter().all(|&pid| !process_alive(pid))),
+        "grandchildren left: {pids:?}"
+    );
+}
+
+#[test]
+fn without_the_option_only_the_child_is_stopped() {
+    let fx = Fixture::new();
+    assert_eq!(fx.add_sh("family", FAMILY), OK);
+    let pids = grandchildren(&fx, "family");
+    assert_eq!(procmon_stop(fx.pm), OK);
+    assert!(fx.wait_events("family", PROCMON_EVENT_EXITED, 1));
+    let left = pids.iter().filter(|&&pid| process_alive(pid)).count();
+    for &pid in &pids {
+        // SAFETY: kill reads no memory; these are our own grandchildren.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(
+        left >= 1,
+        "a grandchild ignoring TERM survives a plain stop"
+    );
+}

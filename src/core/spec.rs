@@ -81,7 +81,8 @@ impl fmt::Display for Name {
 }
 
 /// The parameters of one monitored process (the seed's `_Process`): argv, and
-/// optionally the environment, working directory, uid and gid.
+/// optionally the environment, working directory, uid and gid, and whether a stop
+/// reaches the child's process group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
     argv: Vec<CString>,
@@ -89,6 +90,8 @@ pub struct ProcessSpec {
     cwd: Option<CString>,
     uid: Option<u32>,
     gid: Option<u32>,
+    /// Stopping signals the child's whole process group.
+    stop_group: bool,
 }
 
 fn c_string(bytes: Vec<u8>, what: &str) -> Result<CString> {
@@ -123,6 +126,7 @@ impl ProcessSpec {
             cwd: None,
             uid: None,
             gid: None,
+            stop_group: false,
         })
     }
 
@@ -169,6 +173,13 @@ impl ProcessSpec {
         self
     }
 
+    /// Whether stopping the child signals its whole process group (its own
+    /// children too) rather than the child alone.
+    pub fn with_process_group_stop(mut self, stop_group: bool) -> ProcessSpec {
+        self.stop_group = stop_group;
+        self
+    }
+
     pub fn argv(&self) -> &[CString] {
         &self.argv
     }
@@ -191,6 +202,10 @@ impl ProcessSpec {
 
     pub fn gid(&self) -> Option<u32> {
         self.gid
+    }
+
+    pub fn stops_process_group(&self) -> bool {
+        self.stop_group
     }
 }
 

@@ -94,7 +94,8 @@ pub extern "C" fn procmon_set_max_restart_delay(pm: *mut procmon_t, seconds: f64
 
 /// Registers the process `name` (unique, non-empty UTF-8) running `argv`
 /// (NULL-terminated; argv[0] is the program, searched in the host's PATH when it
-/// holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid).
+/// holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid; stop
+/// only the child, not its process group).
 /// Everything is copied before the call returns.
 ///
 /// If the service is running, the child has been spawned (or its spawn has
@@ -132,6 +133,7 @@ pub extern "C" fn procmon_add_process(
             if let Some(gid) = id(opts.gid, "gid")? {
                 spec = spec.with_gid(gid);
             }
+            spec = spec.with_process_group_stop(opts.stop_process_group);
         }
         monitor.add_process(name, spec)
     })

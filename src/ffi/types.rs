@@ -168,6 +168,13 @@ pub struct procmon_process_options_t {
     pub uid: i64,
     /// < 0 = inherit.
     pub gid: i64,
+    /// Every child runs in a process group of its own. When true, stopping it
+    /// (procmon_stop_process, procmon_remove_process, procmon_restart_all,
+    /// procmon_stop, procmon_free) signals that whole group, TERM then KILL after
+    /// the kill time, so the processes it started are stopped with it; those still
+    /// in the group when the child itself exits are killed then. When false, only
+    /// the child is signalled.
+    pub stop_process_group: bool,
 }
 
 #[cfg(test)]

@@ -26,6 +26,25 @@ const READ_SIZE: usize = 64 * 1024;
 
 struct Child {
     pidfd: OwnedFd,
+    /// Its pid, which is also its process group's id.
+    pid: i32,
+    /// Stopping it signals its whole process group.
+    stop_group: bool,
+    /// It has been signalled to stop: once it exits, what is left of its group
+    /// (if `stop_group`) is killed.
+    stopping: bool,
+}
+
+impl Child {
+    /// Sends `signo` to the child, or to its process group; false if it is gone.
+    /// Only called before the child is reaped, so its pid is still its own.
+    fn send(&self, signo: i32) -> bool {
+        if self.stop_group {
+            sys::send_group_signal(self.pid, signo) == Ok(true)
+        } else {
+            sys::send_signal(self.pidfd.as_fd(), signo) == Ok(true)
+        }
+    }
 }
 
 struct Pipe {
@@ -131,6 +150,10 @@ impl Children {
             }
         }
         let child = self.live.remove(&run).expect("an exited child is live");
+        if child.stop_group && child.stopping {
+            // Its group's id is still reserved by the unreaped child.
+            child.send(libc::SIGKILL);
+        }
         let status = match sys::reap(child.pidfd.as_fd()) {
             Reaped::Exited(code) => ExitStatus::Code(code),
             Reaped::Signaled(signal) => ExitStatus::Signal(signal),
@@ -202,7 +225,13 @@ impl Children {
         }
     }
 
-    fn register(&mut self, run: RunId, name: &Name, spawned: sys::Spawned) -> Result<(), i32> {
+    fn register(
+        &mut self,
+        run: RunId,
+        name: &Name,
+        spawned: sys::Spawned,
+        stop_group: bool,
+    ) -> Result<(), i32> {
         let base = run.0 << 2;
         self.epoll
             .add(spawned.pidfd.as_fd(), Interest::Readable, base | PIDFD)?;
@@ -210,6 +239,9 @@ impl Children {
             run,
             Child {
                 pidfd: spawned.pidfd,
+                pid: spawned.pid,
+                stop_group,
+                stopping: false,
             },
         );
         for (fd, stream, kind) in [
@@ -235,7 +267,7 @@ impl Children {
     /// supervisor has stopped them all). Leaves no zombie.
     pub fn kill_all(&mut self) {
         for (_, child) in self.live.drain() {
-            let _ = sys::send_signal(child.pidfd.as_fd(), libc::SIGKILL);
+            child.send(libc::SIGKILL);
             sys::reap_blocking(child.pidfd.as_fd());
         }
         self.exited.clear();
@@ -260,7 +292,7 @@ impl Host for Children {
             spec.gid(),
         )?;
         let pid = spawned.pid;
-        if let Err(errno) = self.register(run, name, spawned) {
+        if let Err(errno) = self.register(run, name, spawned, spec.stops_process_group()) {
             // Could not watch it: do not leave it behind.
             if let Some(child) = self.live.remove(&run) {
                 let _ = sys::send_signal(child.pidfd.as_fd(), libc::SIGKILL);
@@ -275,11 +307,13 @@ impl Host for Children {
     }
 
     fn signal(&mut self, run: RunId, signal: Signal) -> bool {
-        let Some(child) = self.live.get(&run) else {
+        let Some(child) = self.live.get_mut(&run) else {
             return false;
         };
+        child.stopping = true;
         // Exited but not reaped yet (its output is still being read): a zombie
-        // would take the signal without effect.
+        // would take the signal without effect (what is left of its group is
+        // killed when it is reaped).
         if self.exited.contains(&run) || sys::has_exited(child.pidfd.as_fd()) {
             return false;
         }
@@ -287,7 +321,7 @@ impl Host for Children {
             Signal::Term => libc::SIGTERM,
             Signal::Kill => libc::SIGKILL,
         };
-        sys::send_signal(child.pidfd.as_fd(), signo) == Ok(true)
+        child.send(signo)
     }
 
     fn event(&mut self, event: Event) {

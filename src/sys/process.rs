@@ -24,6 +24,21 @@ pub fn send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<bool, i32> {
     }
 }
 
+/// Sends `signal` to the process group `pgid` (a child of ours that leads it and
+/// is not reaped yet, so the id cannot have been reused): `Ok(false)` if the group
+/// is empty.
+pub fn send_group_signal(pgid: i32, signal: i32) -> Result<bool, i32> {
+    if pgid <= 1 {
+        return Err(libc::EINVAL); // never kill(0) or kill(-1)
+    }
+    // SAFETY: kill reads no memory.
+    match check(unsafe { libc::kill(-pgid, signal) }) {
+        Ok(_) => Ok(true),
+        Err(libc::ESRCH) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// How a reaped child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reaped {

@@ -113,6 +113,19 @@ pub fn process_exists(pid: i32) -> bool {
     std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
+/// Whether a process with this pid is alive (a zombie is not: it has ended, and
+/// a grandchild's zombie is for its new parent, not procmon, to reap).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command, which is in parentheses.
+        Ok(stat) => match stat.rsplit_once(')') {
+            Some((_, rest)) => !rest.trim_start().starts_with(['Z', 'X']),
+            None => true,
+        },
+        Err(_) => false,
+    }
+}
+
 /// The number of entries in a /proc directory (threads or descriptors).
 pub fn count_entries(dir: &str) -> usize {
     std::fs::read_dir(dir)
@@ -429,5 +442,6 @@ pub fn inherit() -> procmon_process_options_t {
         cwd: std::ptr::null(),
         uid: -1,
         gid: -1,
+        stop_process_group: false,
     }
 }
