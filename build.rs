@@ -12,6 +12,9 @@ fn main() {
 
     let version = |part: &str| env::var(format!("CARGO_PKG_VERSION_{part}")).expect("set by cargo");
     let (major, minor, patch) = (version("MAJOR"), version("MINOR"), version("PATCH"));
+    // A system library's soname: programs record libprocmon.so.<major>, so a
+    // release that breaks the ABI (a new major) can be installed beside this one.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libprocmon.so.{major}");
     let mut config =
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(format!(

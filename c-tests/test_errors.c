@@ -61,9 +61,9 @@ void test_bad_process_arguments(void) {
   const char *empty_program[] = {"", "x", NULL};
   const char *argv[] = {"true", NULL};
   const char *bad_env[] = {"NOEQUALS", NULL};
-  procmon_process_options_t env = {bad_env, NULL, -1, -1};
-  procmon_process_options_t cwd = {NULL, "", -1, -1};
-  procmon_process_options_t uid = {NULL, NULL, (int64_t)1 << 40, -1};
+  procmon_process_options_t env = {bad_env, NULL, -1, -1, false};
+  procmon_process_options_t cwd = {NULL, "", -1, -1, false};
+  procmon_process_options_t uid = {NULL, NULL, (int64_t)1 << 40, -1, false};
   ASSERT_FAILS(procmon_add_process(pm, "a", NULL, NULL), PROCMON_ERR_INVALID);
   ASSERT_FAILS(procmon_add_process(pm, "a", empty_argv, NULL), PROCMON_ERR_INVALID);
   ASSERT_FAILS(procmon_add_process(pm, "a", empty_program, NULL), PROCMON_ERR_INVALID);

@@ -36,8 +36,8 @@ void test_describe(void) {
   procmon_t *pm = setup();
   ASSERT_OK(procmon_stop(pm)); /* registered, not spawned */
   const char *argv[] = {"arg1", "it's", NULL};
-  procmon_process_options_t both = {NULL, NULL, 1, 2}, uid = {NULL, NULL, 1, -1},
-                            gid = {NULL, NULL, -1, 2};
+  procmon_process_options_t both = {NULL, NULL, 1, 2, false}, uid = {NULL, NULL, 1, -1, false},
+                            gid = {NULL, NULL, -1, 2, false};
   ASSERT_OK(procmon_add_process(pm, "foo", argv, &both));
   ASSERT_OK(procmon_add_process(pm, "bar", argv, NULL));
   ASSERT_OK(procmon_add_process(pm, "u", argv, &uid));

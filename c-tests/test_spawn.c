@@ -46,7 +46,7 @@ void test_path_lookup(void) {
 
   procmon_t *pm = setup();
   const char *none[] = {NULL};
-  procmon_process_options_t empty_env = {none, NULL, -1, -1};
+  procmon_process_options_t empty_env = {none, NULL, -1, -1, false};
   const char *mine[] = {"procmon-fixture", "child", "lines", "1", NULL};
   ASSERT_OK(procmon_add_process(pm, "mine", mine, &empty_env));
   const char *sh[] = {"sh", "-c", "echo found in PATH", NULL};
@@ -84,7 +84,7 @@ void test_spawn_failure_is_reported_and_retried(void) {
   ASSERT_EQ_INT(info.starts, 0);
   const char *not_exec[] = {"/dev/null", NULL}; /* not a regular file */
   ASSERT_OK(procmon_add_process(pm, "noexec", not_exec, NULL));
-  procmon_process_options_t bad_cwd = {NULL, "/nonexistent/dir", -1, -1};
+  procmon_process_options_t bad_cwd = {NULL, "/nonexistent/dir", -1, -1, false};
   ASSERT_OK(fx_add_opts(pm, "badcwd", "lines", NULL, &bad_cwd));
   WAIT_FOR(rec_count_events(&rec, "missing", PROCMON_EVENT_SPAWN_FAILED) >= 3);
   WAIT_FOR(rec_count_events(&rec, "noexec", PROCMON_EVENT_SPAWN_FAILED) >= 1);
@@ -165,10 +165,10 @@ void test_env(void) {
   procmon_t *pm = setup();
   ASSERT_OK(fx_add(pm, "inherit", "env", NULL));
   const char *none[] = {NULL};
-  procmon_process_options_t empty = {none, NULL, -1, -1};
+  procmon_process_options_t empty = {none, NULL, -1, -1, false};
   ASSERT_OK(fx_add_opts(pm, "empty", "env", NULL, &empty));
   const char *mine[] = {"A=1", "B=two words", NULL};
-  procmon_process_options_t given = {mine, NULL, -1, -1};
+  procmon_process_options_t given = {mine, NULL, -1, -1, false};
   ASSERT_OK(fx_add_opts(pm, "given", "env", NULL, &given));
   wait_line("inherit", "end of env");
   wait_line("empty", "end of env");
@@ -183,7 +183,7 @@ void test_env(void) {
 
 void test_cwd(void) {
   procmon_t *pm = setup();
-  procmon_process_options_t opts = {NULL, "/tmp", -1, -1};
+  procmon_process_options_t opts = {NULL, "/tmp", -1, -1, false};
   ASSERT_OK(fx_add_opts(pm, "tmp", "cwd", NULL, &opts));
   ASSERT_OK(fx_add(pm, "here", "cwd", NULL));
   char here[4096];
@@ -249,7 +249,7 @@ void test_signal_state_is_reset(void) {
  * root: switching uid is refused, a SPAWN_FAILED with EPERM. */
 void test_uid_gid(void) {
   procmon_t *pm = setup();
-  procmon_process_options_t nobody = {NULL, "/", 65534, 65534};
+  procmon_process_options_t nobody = {NULL, "/", 65534, 65534, false};
   const char *argv[] = {"/bin/sh", "-c", "echo \"$(id -u) $(id -g) [$(id -G)]\"", NULL};
   ASSERT_OK(procmon_add_process(pm, "ids", argv, &nobody));
   if (geteuid() == 0) {
