@@ -1,0 +1,43 @@
+package procmon
+
+// The trampolines the library calls, through the C shims of monitor.go. The
+// userdata is a cgo.Handle to the monitor's callbacks, never a Go pointer.
+
+/*
+#include <stdint.h>
+#include <procmon.h>
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"syscall"
+	"unsafe"
+)
+
+//export goProcmonLog
+func goProcmonLog(handle C.uintptr_t, name *C.char, stream C.int, line *C.char, n C.size_t) {
+	f := cgo.Handle(handle).Value().(*callbacks).log.Load()
+	if f == nil {
+		return
+	}
+	(*f)(C.GoString(name), Stream(stream), C.GoBytes(unsafe.Pointer(line), C.int(n)))
+}
+
+//export goProcmonEvent
+func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
+	f := cgo.Handle(handle).Value().(*callbacks).event.Load()
+	if f == nil {
+		return
+	}
+	(*f)(Event{
+		Kind:     EventKind(e.kind),
+		Name:     C.GoString(e.name),
+		Pid:      int(e.pid),
+		ExitCode: int(e.exit_code),
+		Signal:   syscall.Signal(e.signal),
+		Error:    syscall.Errno(e.error),
+		Uptime:   seconds(e.uptime),
+		Delay:    seconds(e.delay),
+	})
+}

@@ -1,0 +1,3 @@
+module github.com/procmon/procmon/bindings/go
+
+go 1.22
