@@ -1,0 +1,427 @@
+# frozen_string_literal: true
+
+module Procmon
+  # A process monitor (libprocmon's procmon_t): supervises named child
+  # processes, restarts them with backoff, and hands their output lines and
+  # lifecycle events to blocks. It runs (the service is started) from creation.
+  #
+  # Callback blocks (#on_line, #on_event) run on a Ruby thread of their own,
+  # one at a time, never on the thread that registered them. They may call any
+  # method of the Monitor, #close included (a close from a callback completes
+  # in the background). An exception raised by a block never reaches C: the
+  # first one is kept and raised, as a CallbackError whose #cause it is, from
+  # the next method called on the Monitor outside a callback, or from #close.
+  #
+  # A Monitor must be closed (#close, or use Monitor.open with a block); until
+  # then it is kept alive even without references, and Ruby closes the monitors
+  # still open when it exits.
+  class Monitor
+    STREAMS = { 1 => :stdout, 2 => :stderr }.freeze
+    KINDS = { 1 => :started, 2 => :exited, 3 => :spawn_failed, 4 => :restart_scheduled,
+              5 => :killed }.freeze
+    STATES = { 0 => :stopped, 1 => :running, 2 => :stopping, 3 => :backoff }.freeze
+    SETTINGS = { threshold: :procmon_set_threshold, kill_time: :procmon_set_kill_time,
+                 min_restart_delay: :procmon_set_min_restart_delay,
+                 max_restart_delay: :procmon_set_max_restart_delay }.freeze
+    DEFAULTS = { threshold: 1.0, kill_time: 5.0, min_restart_delay: 1.0,
+                 max_restart_delay: 3600.0 }.freeze
+    private_constant :STREAMS, :KINDS, :STATES, :SETTINGS, :DEFAULTS
+
+    # Open monitors (so that C never calls the callbacks of a collected object)
+    # and the threads finishing a close requested from a callback.
+    @open = {}.compare_by_identity
+    @closers = []
+    @registry_lock = Mutex.new
+
+    class << self
+      # Monitor.open(**settings) { |m| ... } closes the monitor when the block
+      # ends, even on an exception, and returns the block's value. Without a
+      # block it is Monitor.new.
+      def open(**settings)
+        monitor = new(**settings)
+        return monitor unless block_given?
+
+        begin
+          result = yield monitor
+        rescue Exception # rubocop:disable Lint/RescueException
+          monitor.send(:close_quietly)
+          raise
+        end
+        monitor.close
+        result
+      end
+
+      # Closes every monitor still open, then waits for closes started from
+      # callbacks. Run at exit.
+      def close_all
+        monitors = @registry_lock.synchronize { @open.keys }
+        monitors.each { |m| m.send(:close_quietly) }
+        closers = @registry_lock.synchronize { @closers.dup }
+        closers.each(&:join)
+      end
+
+      private
+
+      def track(monitor)
+        @registry_lock.synchronize { @open[monitor] = true }
+      end
+
+      def untrack(monitor)
+        @registry_lock.synchronize { @open.delete(monitor) }
+      end
+
+      def closer(thread)
+        @registry_lock.synchronize do
+          @closers.select!(&:alive?)
+          @closers << thread
+        end
+      end
+    end
+
+    # Creates a running monitor. Settings (seconds) may be given here:
+    # threshold:, kill_time:, min_restart_delay:, max_restart_delay:.
+    def initialize(**settings)
+      unknown = settings.keys - SETTINGS.keys
+      raise ArgumentError, "unknown setting(s): #{unknown.join(', ')}" unless unknown.empty?
+
+      @lock = Mutex.new
+      @line_handler = nil
+      @event_handler = nil
+      @callback_error = nil
+      @muted = false
+      @settings = DEFAULTS.dup
+      # The trampolines stay registered (and referenced) until #close has
+      # freed the monitor; blocks are swapped on the Ruby side.
+      @log_fn = FFI::Function.new(:void, %i[pointer pointer int pointer size_t]) do |_, name, stream, line, len|
+        deliver_line(name, stream, line, len)
+      end
+      @event_fn = FFI::Function.new(:void, %i[pointer pointer]) do |_, event|
+        deliver_event(event)
+      end
+      ptr = Native.procmon_new
+      raise Procmon.error_for(-5) if ptr.null?
+
+      @ptr = ptr
+      self.class.send(:track, self)
+      begin
+        check(Native.procmon_set_log_callback(ptr, @log_fn, nil))
+        check(Native.procmon_set_event_callback(ptr, @event_fn, nil))
+        settings.each { |key, value| set(key, value) }
+      rescue Exception # rubocop:disable Lint/RescueException
+        close_quietly
+        raise
+      end
+    end
+
+    # on_line { |name, stream, line| ... }: called for every line of output,
+    # without its "\n"; stream is :stdout or :stderr, line a binary String.
+    # Without a block, removes the handler. Called outside a callback, the
+    # previous block is not running any more when this returns.
+    def on_line(&block)
+      replace_handler(:@line_handler, block)
+    end
+
+    # on_event { |event| ... }: called with a Procmon::Event for every
+    # lifecycle event. Without a block, removes the handler. Same guarantee as
+    # #on_line.
+    def on_event(&block)
+      replace_handler(:@event_handler, block)
+    end
+
+    SETTINGS.each_key do |key|
+      define_method(key) { @settings[key] }
+      define_method(:"#{key}=") { |seconds| set(key, seconds) }
+    end
+
+    # Registers +name+ running +argv+ (["prog", "arg", ...]; prog is searched
+    # in PATH when it has no "/"). env: a Hash (the child's whole environment)
+    # or nil (inherit); cwd:, uid:, gid: nil inherit. stop_process_group: true
+    # signals the child's whole process group when stopping it. If the service
+    # runs, the child has been spawned (or its spawn failed) on return.
+    def add_process(name, argv, env: nil, cwd: nil, uid: nil, gid: nil, stop_process_group: false)
+      name = c_string(name, "name")
+      argv = Array(argv).map { |arg| c_string(arg, "argument") }
+      keep = []
+      argv_ptr = string_array(argv, keep)
+      opts = Native::ProcessOptions.new
+      opts[:env] = env.nil? ? FFI::Pointer::NULL : string_array(env_entries(env), keep)
+      opts[:cwd] = cwd.nil? ? FFI::Pointer::NULL : string_pointer(c_string(cwd, "cwd"), keep)
+      opts[:uid] = uid.nil? ? -1 : Integer(uid)
+      opts[:gid] = gid.nil? ? -1 : Integer(gid)
+      opts[:stop_process_group] = stop_process_group ? true : false
+      call { |pm| Native.procmon_add_process(pm, name, argv_ptr, opts) }
+      keep.clear # keeps the strings referenced until here
+      self
+    end
+
+    # Stops the child and forgets +name+ (never restarted). Does not wait.
+    def remove_process(name)
+      name = c_string(name, "name")
+      call { |pm| Native.procmon_remove_process(pm, name) }
+      self
+    end
+
+    # Spawns the child if it is not running.
+    def start_process(name)
+      name = c_string(name, "name")
+      call { |pm| Native.procmon_start_process(pm, name) }
+      self
+    end
+
+    # Sends TERM (KILL after the kill time); restarted while the service runs.
+    def stop_process(name)
+      name = c_string(name, "name")
+      call { |pm| Native.procmon_stop_process(pm, name) }
+      self
+    end
+
+    # stop_process for every process.
+    def restart_all
+      call { |pm| Native.procmon_restart_all(pm) }
+      self
+    end
+
+    # The seed's startService: starts every process that is not running.
+    def start
+      call { |pm| Native.procmon_start(pm) }
+      self
+    end
+
+    # The seed's stopService: stops every child, cancels restarts; no waiting.
+    def stop
+      call { |pm| Native.procmon_stop(pm) }
+      self
+    end
+
+    # The child's pid, or nil when it is not running.
+    def pid(name)
+      name = c_string(name, "name")
+      out = FFI::MemoryPointer.new(:int32)
+      call { |pm| Native.procmon_process_pid(pm, name, out) }
+      pid = out.read_int32
+      pid.zero? ? nil : pid
+    end
+
+    # A Procmon::Info snapshot of one process.
+    def info(name)
+      name = c_string(name, "name")
+      raw = Native::ProcessInfo.new
+      call { |pm| Native.procmon_process_info(pm, name, raw) }
+      Info.new(state: STATES.fetch(raw[:state], raw[:state]),
+               pid: raw[:pid].zero? ? nil : raw[:pid],
+               starts: raw[:starts], uptime: raw[:uptime], restart_delay: raw[:restart_delay],
+               last_exit_code: raw[:last_exit_code].negative? ? nil : raw[:last_exit_code],
+               last_signal: raw[:last_signal].zero? ? nil : raw[:last_signal])
+    end
+
+    # The seed's repr: <ProcessMonitor 'foo': ['arg1', 'arg2']>.
+    def describe
+      raise_callback_error unless in_own_callback?
+      text = Native.procmon_describe(live_pointer)
+      raise Procmon.error_for(nil) if text.null?
+
+      begin
+        text.read_string.force_encoding(Encoding::UTF_8)
+      ensure
+        Native.procmon_string_free(text)
+      end
+    end
+
+    def to_s
+      return "<ProcessMonitor (closed)>" if closed?
+
+      text = Native.procmon_describe(@ptr || FFI::Pointer::NULL)
+      return "<ProcessMonitor (unavailable)>" if text.null?
+
+      begin
+        text.read_string.force_encoding(Encoding::UTF_8)
+      ensure
+        Native.procmon_string_free(text)
+      end
+    end
+
+    def inspect
+      "#<#{self.class.name} #{self}>"
+    end
+
+    # True once #close has been called.
+    def closed?
+      @ptr.nil?
+    end
+
+    # Stops the service, stops every child (TERM, then KILL after the kill
+    # time), waits until all are reaped, and frees the monitor. Idempotent.
+    #
+    # drain: false (the default) detaches the #on_line block first: output not
+    # yet delivered is discarded, so close is prompt even while children flood
+    # their output. Lifecycle events (:killed, :exited) are still delivered.
+    # drain: true delivers every remaining line first, like procmon_free(); a
+    # line costs a Ruby thread switch (about 10,000 lines a second), so this
+    # may take long when children write fast.
+    #
+    # Called from a callback it returns at once: no callback runs after that
+    # one, and the cleanup completes in a background thread. Otherwise a
+    # pending CallbackError is raised after the cleanup.
+    def close(drain: false)
+      close_quietly(drain: drain)
+      raise_callback_error unless in_own_callback?
+      nil
+    end
+
+    private
+
+    def close_quietly(drain: false)
+      ptr = @lock.synchronize do
+        taken = @ptr
+        @ptr = nil
+        taken
+      end
+      return if ptr.nil?
+
+      if in_own_callback?
+        # procmon_free would wait for this very callback to return.
+        @muted = true
+        self.class.send(:closer, Thread.new { free(ptr, drain: false) })
+      else
+        free(ptr, drain: drain)
+      end
+    end
+
+    def free(ptr, drain:)
+      # Waits for a line callback in progress; later lines are dropped in C.
+      Native.procmon_set_log_callback(ptr, nil, nil) unless drain
+      Native.procmon_free(ptr)
+      # No callback runs any more: the trampolines may go.
+      @log_fn = @event_fn = nil
+      self.class.send(:untrack, self)
+    end
+
+    def set(key, seconds)
+      seconds = Float(seconds)
+      call { |pm| Native.send(SETTINGS.fetch(key), pm, seconds) }
+      @settings[key] = seconds
+    end
+
+    def replace_handler(ivar, block)
+      raise_callback_error unless in_own_callback?
+      pm = live_pointer
+      instance_variable_set(ivar, block)
+      unless in_own_callback?
+        # Re-registering the same trampoline waits for a call in progress.
+        function = ivar == :@line_handler ? @log_fn : @event_fn
+        setter = ivar == :@line_handler ? :procmon_set_log_callback : :procmon_set_event_callback
+        check(Native.send(setter, pm, function, nil))
+      end
+      self
+    end
+
+    def call
+      raise_callback_error unless in_own_callback?
+      check(yield(live_pointer))
+    end
+
+    def check(code)
+      raise Procmon.error_for(code) unless code.zero?
+    end
+
+    def live_pointer
+      @ptr or raise StateError.new("the monitor is closed", code: -4, detail: "")
+    end
+
+    def raise_callback_error
+      kind, exception = @lock.synchronize do
+        pending = @callback_error
+        @callback_error = nil
+        pending
+      end
+      return unless exception
+
+      raise CallbackError.new("the #{kind} callback raised #{exception.class}: #{exception.message}",
+                              callback: kind), cause: exception
+    end
+
+    def in_own_callback?
+      stack = Thread.current[:procmon_callbacks]
+      stack ? stack.include?(self) : false
+    end
+
+    def run_callback(kind)
+      stack = (Thread.current[:procmon_callbacks] ||= [])
+      stack.push(self)
+      begin
+        yield
+      ensure
+        stack.pop
+      end
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      # Nothing may unwind into C: keep the first one for the caller.
+      @lock.synchronize { @callback_error ||= [kind, e] }
+    end
+
+    def deliver_line(name, stream, line, len)
+      handler = @line_handler
+      return if handler.nil? || @muted
+
+      run_callback(:line) do
+        handler.call(-name.read_string.force_encoding(Encoding::UTF_8),
+                     STREAMS.fetch(stream, stream), line.get_bytes(0, len))
+      end
+    end
+
+    def deliver_event(pointer)
+      handler = @event_handler
+      return if handler.nil? || @muted
+
+      run_callback(:event) { handler.call(convert_event(Native::Event.new(pointer))) }
+    end
+
+    def convert_event(raw)
+      kind = KINDS.fetch(raw[:kind], raw[:kind])
+      exited = kind == :exited
+      Event.new(kind: kind,
+                name: -raw[:name].read_string.force_encoding(Encoding::UTF_8),
+                pid: %i[started exited killed].include?(kind) ? raw[:pid] : nil,
+                exit_code: exited && raw[:exit_code] >= 0 ? raw[:exit_code] : nil,
+                signal: exited && raw[:signal] != 0 ? raw[:signal] : nil,
+                error: kind == :spawn_failed ? raw[:error] : nil,
+                uptime: exited ? raw[:uptime] : nil,
+                delay: kind == :restart_scheduled ? raw[:delay] : nil)
+    end
+
+    def c_string(value, what)
+      string = value.is_a?(Symbol) ? value.to_s : String.try_convert(value)
+      raise TypeError, "#{what} must be a String, not #{value.class}" unless string
+      raise ArgumentError, "#{what} contains a NUL byte: #{string.inspect}" if string.include?("\0")
+
+      string
+    end
+
+    def env_entries(env)
+      raise TypeError, "env must be a Hash or nil, not #{env.class}" unless env.is_a?(Hash)
+
+      env.map do |key, value|
+        key = c_string(key, "env key")
+        raise ArgumentError, "bad env key: #{key.inspect}" if key.empty? || key.include?("=")
+
+        "#{key}=#{c_string(value, 'env value')}"
+      end
+    end
+
+    def string_pointer(string, keep)
+      pointer = FFI::MemoryPointer.from_string(string)
+      keep << pointer
+      pointer
+    end
+
+    # A NULL-terminated char* array.
+    def string_array(strings, keep)
+      array = FFI::MemoryPointer.new(:pointer, strings.size + 1)
+      strings.each_with_index { |s, i| array[i].put_pointer(0, string_pointer(s, keep)) }
+      array[strings.size].put_pointer(0, FFI::Pointer::NULL)
+      keep << array
+      array
+    end
+  end
+
+  at_exit { Monitor.close_all }
+end

@@ -1,0 +1,85 @@
+# frozen_string_literal: true
+
+require "ffi"
+
+module Procmon
+  # The raw C API of libprocmon (include/procmon.h), attached with the ffi gem.
+  # Private to the binding: use Procmon::Monitor.
+  module Native
+    extend FFI::Library
+
+    # Where the shared library is: $PROCMON_LIB, else the repository's release
+    # build next to this checkout, else the system's libprocmon.
+    def self.library_path
+      return ENV["PROCMON_LIB"] if ENV["PROCMON_LIB"] && !ENV["PROCMON_LIB"].empty?
+
+      built = File.expand_path("../../../../target/release/libprocmon.so", __dir__)
+      File.exist?(built) ? built : "procmon"
+    end
+
+    ffi_lib library_path
+
+    # procmon_process_options_t
+    class ProcessOptions < FFI::Struct
+      layout :env, :pointer,
+             :cwd, :pointer,
+             :uid, :int64,
+             :gid, :int64,
+             :stop_process_group, :bool
+    end
+
+    # procmon_event_t
+    class Event < FFI::Struct
+      layout :kind, :int,
+             :name, :pointer,
+             :pid, :int32,
+             :exit_code, :int32,
+             :signal, :int32,
+             :error, :int32,
+             :uptime, :double,
+             :delay, :double
+    end
+
+    # procmon_process_info_t
+    class ProcessInfo < FFI::Struct
+      layout :state, :int,
+             :pid, :int32,
+             :starts, :uint64,
+             :uptime, :double,
+             :restart_delay, :double,
+             :last_exit_code, :int32,
+             :last_signal, :int32
+    end
+
+    callback :log_fn, %i[pointer pointer int pointer size_t], :void
+    callback :event_fn, %i[pointer pointer], :void
+
+    # Everything that may wait (a round trip to the monitor's event loop, or a
+    # wait for a callback in progress) releases the GVL, so that callbacks,
+    # which need the GVL, can run meanwhile.
+    WAITS = { blocking: true }.freeze
+
+    attach_function :procmon_new, [], :pointer
+    attach_function :procmon_free, [:pointer], :void, WAITS
+    attach_function :procmon_set_log_callback, %i[pointer log_fn pointer], :int, WAITS
+    attach_function :procmon_set_event_callback, %i[pointer event_fn pointer], :int, WAITS
+    attach_function :procmon_set_threshold, %i[pointer double], :int, WAITS
+    attach_function :procmon_set_kill_time, %i[pointer double], :int, WAITS
+    attach_function :procmon_set_min_restart_delay, %i[pointer double], :int, WAITS
+    attach_function :procmon_set_max_restart_delay, %i[pointer double], :int, WAITS
+    attach_function :procmon_add_process, %i[pointer string pointer pointer], :int, WAITS
+    attach_function :procmon_remove_process, %i[pointer string], :int, WAITS
+    attach_function :procmon_start_process, %i[pointer string], :int, WAITS
+    attach_function :procmon_stop_process, %i[pointer string], :int, WAITS
+    attach_function :procmon_restart_all, [:pointer], :int, WAITS
+    attach_function :procmon_start, [:pointer], :int, WAITS
+    attach_function :procmon_stop, [:pointer], :int, WAITS
+    attach_function :procmon_process_pid, %i[pointer string pointer], :int, WAITS
+    attach_function :procmon_process_info, %i[pointer string pointer], :int, WAITS
+    attach_function :procmon_describe, [:pointer], :pointer, WAITS
+    attach_function :procmon_string_free, [:pointer], :void
+    attach_function :procmon_strerror, [:int], :string
+    attach_function :procmon_last_error, [], :string
+    attach_function :procmon_version, [], :string
+  end
+end
