@@ -28,6 +28,9 @@ pub extern "C" fn procmon_new() -> *mut procmon_t {
 ///
 /// Called from inside a callback it does not block: no callback runs after that
 /// one returns, and the same cleanup completes in the background right after.
+/// "Inside a callback" means on the thread running it: a callback that hands
+/// the work to another thread and waits for it must not have that thread call
+/// procmon_free or a callback setter (they would wait for the waiting callback).
 /// It does not wait for a grandchild that still holds a pipe.
 #[no_mangle]
 pub extern "C" fn procmon_free(pm: *mut procmon_t) {
