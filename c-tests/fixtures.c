@@ -264,6 +264,81 @@ static int grandchild(void) {
   return 0;
 }
 
+/* Ignores TERM when KIND is "ignore", prints "stray <pid> <kind>", then lives while
+ * process WATCH (the test process) does, at most 60 s. Unlike linger() it outlives
+ * its parent: a grandchild left behind, or a child whose monitor died. */
+static int stray(const char *watch, const char *kind) {
+  if (!watch || !kind) return 2;
+  pid_t w = (pid_t)atol(watch);
+  if (!strcmp(kind, "ignore")) signal(SIGTERM, SIG_IGN);
+  printf("stray %d %s\n", (int)getpid(), kind);
+  fflush(stdout);
+  for (int i = 0; i < 600 && kill(w, 0) == 0; i++) sleep_s(0.1);
+  return 0;
+}
+
+/* N bytes (default 1 GiB) on stdout without a single '\n': byte i is
+ * 'A' + i % 53, written in chunks whose length is a multiple of 53. */
+static int noline(const char *arg) {
+  long long total = arg ? atoll(arg) : (1LL << 30);
+  static char buf[53 * 20000];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)('A' + i % 53);
+  while (total > 0) {
+    size_t n = total < (long long)sizeof buf ? (size_t)total : sizeof buf;
+    write_all(1, buf, n);
+    total -= (long long)n;
+  }
+  return 0;
+}
+
+static volatile sig_atomic_t flood_term;
+static void on_flood_term(int sig) {
+  (void)sig;
+  flood_term = 1;
+}
+
+/* Floods stdout with lines "TAG SEQ PAYLOAD" (PAYLOAD: SEQ % 97 letters, the
+ * k-th 'a' + (SEQ + k) % 26), several whole lines per write of at most PIPE_BUF
+ * bytes (so each write is atomic), until TERM; then "TAG end N" (N lines
+ * written) and exit 0. */
+static int flood(const char *tag) {
+  if (!tag) return 2;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_flood_term;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  char buf[PIPE_BUF];
+  unsigned long seq = 0;
+  while (!flood_term) {
+    size_t n = 0;
+    while (n + 200 < sizeof buf) {
+      n += (size_t)sprintf(buf + n, "%s %lu ", tag, seq);
+      for (unsigned long k = 0; k < seq % 97; k++) buf[n++] = (char)('a' + (seq + k) % 26);
+      buf[n++] = '\n';
+      seq++;
+    }
+    write_all(1, buf, n);
+    if (getppid() != parent) _exit(0);
+  }
+  printf("%s end %lu\n", tag, seq);
+  return 0;
+}
+
+/* Two lines on stdout, closes stdout, then "stdout closed" on stderr and waits
+ * to be stopped, writing "err tick" on stderr every 0.1 s. */
+static int close_stdout(void) {
+  say("before 1");
+  say("before 2");
+  close(1);
+  write_all(2, "stdout closed\n", 14);
+  for (;;) {
+    if (getppid() != parent) _exit(0);
+    sleep_s(0.1);
+    write_all(2, "err tick\n", 9);
+  }
+}
+
 int fixture_main(int argc, char **argv) {
   const char *mode = argc > 2 ? argv[2] : "";
   const char *arg = argc > 3 ? argv[3] : NULL;
@@ -291,6 +366,10 @@ int fixture_main(int argc, char **argv) {
   if (!strcmp(mode, "fds")) return fds();
   if (!strcmp(mode, "sigstate")) return sigstate();
   if (!strcmp(mode, "grandchild")) return grandchild();
+  if (!strcmp(mode, "stray")) return stray(arg, arg2);
+  if (!strcmp(mode, "noline")) return noline(arg);
+  if (!strcmp(mode, "flood")) return flood(arg);
+  if (!strcmp(mode, "close-stdout")) return close_stdout();
   fprintf(stderr, "unknown fixture mode '%s'\n", mode);
   return 2;
 }
