@@ -55,10 +55,12 @@ impl Error {
 
     /// An OS call `what` failed with `errno`.
     pub fn system(what: &str, errno: i32) -> Self {
-        let text = std::io::Error::from_raw_os_error(errno);
+        // std's text ends in "(os error N)": keep the words, name the errno once.
+        let text = std::io::Error::from_raw_os_error(errno).to_string();
+        let words = text.split(" (os error").next().unwrap_or(&text);
         Self::new(
             ErrorKind::System,
-            format!("{what} failed: {text} (errno {errno})"),
+            format!("{what} failed: {words} (errno {errno})"),
         )
     }
 

@@ -211,7 +211,8 @@ impl World {
         let target = self.now + secs(seconds);
         while let Some(at) = self.sup.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
-            self.sup.handle_timeout(self.now, &mut self.host);
+            self.sup
+                .handle_timeout(self.now, &mut self.host, usize::MAX);
         }
         self.now = target;
     }
@@ -791,8 +792,41 @@ fn a_failing_spawn_with_zero_delay_is_retried_once_per_timeout() {
     }
     w.add("foo", &["foo"]);
     assert_eq!(w.sup.poll_timeout(), Some(w.now), "a retry due at once");
-    w.sup.handle_timeout(w.now, &mut w.host);
+    w.sup.handle_timeout(w.now, &mut w.host, usize::MAX);
     assert_eq!(w.spawn_errors().len(), 2, "one retry per due timer");
+}
+
+// The event loop fires a bounded number of timers per turn; the others stay due,
+// in order, and fire on the next calls.
+#[test]
+fn at_most_max_timers_fire_per_call_and_the_rest_stay_due() {
+    let mut w = World::serving_with(settings(1.0, 1.0, 3600.0), &[]);
+    for name in ["a", "b", "c", "d", "e"] {
+        w.add(name, &["x"]);
+    }
+    for name in ["a", "b", "c", "d", "e"] {
+        w.exit(name, ExitStatus::Code(1)); // instant deaths: restarts in 1 s
+    }
+    assert_eq!(w.spawn_count("a") + w.spawn_count("e"), 2);
+    w.now += secs(1.0);
+    w.sup.handle_timeout(w.now, &mut w.host, 2);
+    let respawned = |w: &World| {
+        ["a", "b", "c", "d", "e"]
+            .iter()
+            .filter(|n| w.spawn_count(n) == 2)
+            .count()
+    };
+    assert_eq!(respawned(&w), 2);
+    assert_eq!(w.spawn_count("a"), 2, "the earliest first");
+    assert!(
+        w.sup.poll_timeout().is_some_and(|at| at <= w.now),
+        "the rest still due"
+    );
+    w.sup.handle_timeout(w.now, &mut w.host, 2);
+    assert_eq!(respawned(&w), 4);
+    w.sup.handle_timeout(w.now, &mut w.host, 2);
+    assert_eq!(respawned(&w), 5);
+    assert_eq!(w.sup.poll_timeout(), None);
 }
 
 // API.md: start_process during a backoff starts now and cancels the scheduled

@@ -340,12 +340,15 @@ impl Supervisor {
         self.timers.first().map(|(at, _)| *at)
     }
 
-    /// Fires every timer due at `now`: scheduled restarts and KILLs. A timer these
-    /// set for `now` or earlier (a zero-delay retry of a failing spawn) waits for
-    /// the next call, so that a spawn that keeps failing cannot hold the caller.
-    pub fn handle_timeout(&mut self, now: Time, host: &mut impl Host) {
+    /// Fires the timers due at `now`, earliest first, at most `max` of them:
+    /// scheduled restarts and KILLs. The rest stay due for the next call, so a
+    /// caller that also serves other work (the event loop) can bound a turn: 500
+    /// restarts due at once must not hold it for 500 spawns. A timer these set for
+    /// `now` or earlier (a zero-delay retry of a failing spawn) waits for the next
+    /// call too, so that a spawn that keeps failing cannot hold the caller.
+    pub fn handle_timeout(&mut self, now: Time, host: &mut impl Host, max: usize) {
         let mut due = Vec::new();
-        while self.timers.first().is_some_and(|(at, _)| *at <= now) {
+        while due.len() < max && self.timers.first().is_some_and(|(at, _)| *at <= now) {
             due.push(self.timers.pop_first().expect("a first timer").1);
         }
         for timer in due {

@@ -6,7 +6,7 @@ use super::callbacks::Stream;
 use super::delivery::Message;
 use super::monitor::Shared;
 use super::program;
-use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal};
+use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, ReadOutcome, Reaped, Spawner};
 use crossbeam_channel::{Sender, TrySendError};
 use std::collections::{HashMap, VecDeque};
@@ -62,8 +62,9 @@ pub(crate) struct Children {
     pipes: HashMap<u64, Pipe>,
     /// Pipes that may be readable (edge-triggered: read until EAGAIN).
     ready: VecDeque<u64>,
-    /// Children whose pidfd fired, to reap once their output is read.
-    exited: VecDeque<RunId>,
+    /// Children whose pidfd fired, to reap once their output is read, with when
+    /// it was seen (their uptime ends there, not when the loop gets to them).
+    exited: VecDeque<(RunId, Time)>,
     outbox: Outbox,
     buffer: Box<[u8]>,
 }
@@ -95,13 +96,13 @@ impl Children {
         &self.epoll
     }
 
-    /// Notes what epoll reported for `token`.
-    pub fn on_ready(&mut self, token: u64) {
+    /// Notes what epoll reported for `token` at `now`.
+    pub fn on_ready(&mut self, token: u64, now: Time) {
         match token & 3 {
             PIDFD => {
                 let run = RunId(token >> 2);
-                if self.live.contains_key(&run) && !self.exited.contains(&run) {
-                    self.exited.push_back(run);
+                if self.live.contains_key(&run) && !self.has_exited(run) {
+                    self.exited.push_back((run, now));
                 }
             }
             _ => {
@@ -118,6 +119,10 @@ impl Children {
     /// Whether reads or reaps are waiting (for when the outbox has room).
     pub fn has_work(&self) -> bool {
         !self.ready.is_empty() || !self.exited.is_empty()
+    }
+
+    fn has_exited(&self, run: RunId) -> bool {
+        self.exited.iter().any(|(r, _)| *r == run)
     }
 
     /// Whether children have exited and wait to be reaped.
@@ -138,9 +143,10 @@ impl Children {
         self.outbox.queue.push_back(message);
     }
 
-    /// The next child to reap, once its output is read; with its status.
-    pub fn reap_next(&mut self) -> Option<(RunId, ExitStatus)> {
-        let run = self.exited.pop_front()?;
+    /// The next child to reap, once its output is read; with its status and
+    /// when its exit was seen.
+    pub fn reap_next(&mut self) -> Option<(RunId, ExitStatus, Time)> {
+        let (run, seen) = self.exited.pop_front()?;
         for stream in [STDOUT, STDERR] {
             let token = run.0 << 2 | stream;
             for _ in 0..EXIT_DRAIN_READS {
@@ -159,7 +165,7 @@ impl Children {
             Reaped::Signaled(signal) => ExitStatus::Signal(signal),
             Reaped::Running | Reaped::Gone => ExitStatus::Unknown,
         };
-        Some((run, status))
+        Some((run, status, seen))
     }
 
     /// One read from the next ready pipe; false if none was ready.
@@ -314,7 +320,7 @@ impl Host for Children {
         // Exited but not reaped yet (its output is still being read): a zombie
         // would take the signal without effect (what is left of its group is
         // killed when it is reaped).
-        if self.exited.contains(&run) || sys::has_exited(child.pidfd.as_fd()) {
+        if self.exited.iter().any(|(r, _)| *r == run) || sys::has_exited(child.pidfd.as_fd()) {
             return false;
         }
         let signo = match signal {

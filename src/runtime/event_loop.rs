@@ -17,6 +17,10 @@ pub(crate) type Job = Box<dyn FnOnce(&mut Engine) + Send>;
 
 /// Reads per loop turn before jobs and timers get their turn again.
 const READS_PER_TURN: usize = 64;
+/// Timers (restarts, KILLs) fired per loop turn: a spawn takes up to a
+/// millisecond, so a storm of due restarts leaves API calls waiting a few ms at
+/// most, not for the whole storm.
+const TIMERS_PER_TURN: usize = 8;
 
 /// Everything the loop owns.
 pub(crate) struct Engine {
@@ -78,16 +82,17 @@ impl Engine {
                 .epoll()
                 .wait(&mut events, timeout)
                 .map_err(|e| Error::system("epoll_wait", e))?;
+            let woke = self.now();
             for event in &events[..n] {
                 match event.token() {
                     WAKER => shared.waker().drain(),
-                    token => self.children.on_ready(token),
+                    token => self.children.on_ready(token, woke),
                 }
             }
             while let Ok(job) = jobs.try_recv() {
                 job(self);
             }
-            self.act(|sup, now, children| sup.handle_timeout(now, children));
+            self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
             // Every child reaped: done, whatever pipes grandchildren still hold.
             if self.shutting_down
@@ -111,8 +116,12 @@ impl Engine {
             if !self.children.flush() {
                 return;
             }
-            if let Some((run, status)) = self.children.reap_next() {
-                self.act(|sup, now, children| sup.exited(run, status, now, children));
+            if let Some((run, status, seen)) = self.children.reap_next() {
+                // The exit counts from when epoll reported it: a loop that lags
+                // (a spawn storm, a busy machine) must not make an instant death
+                // look long-lived and so defeat the backoff.
+                let now = seen.min(self.now());
+                self.sup.exited(run, status, now, &mut self.children);
             } else if !self.children.read_next() {
                 break;
             }
