@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the header drift check, the Rust tests
-# (core with a fake clock, the C API through the rlib), and the C harness and CLI
-# tests through CMake/CTest. Usage: scripts/test.sh   (from anywhere)
+# (core with a fake clock, the C API through the rlib), the C harness, the C++
+# wrapper's tests, the CLI and the install checks through CMake/CTest, the Go and
+# Ruby bindings, the README's examples, the sanitizers and checkers, a short fuzz
+# run and a smoke run of the benchmarks. Usage: scripts/test.sh   (from anywhere)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -21,7 +23,16 @@ scripts/check-header.sh
 step "cargo test"
 cargo test
 
-step "C harness and CLI (CMake + CTest)"
+step "C harness, C++ wrapper, CLI, install (CMake + CTest)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
-ctest --test-dir build --output-on-failure -j2 --timeout 120
+ctest --test-dir build --output-on-failure -j2 --timeout 240
+
+step "Go binding"
+bindings/go/test.sh
+
+step "Ruby binding"
+bindings/ruby/test.sh
+
+step "the README's examples are the tested files"
+scripts/check-readme.sh
