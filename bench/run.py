@@ -1,0 +1,216 @@
+"""Runs every workload three ways (procmon, Twisted, limit) and writes the results.
+
+    python3 bench/run.py [--smoke] [--no-twisted] [--python PY] [--out DIR]
+
+Called by bench/run.sh (full run) and bench/smoke.sh (tiny sizes). Each
+measurement is one fresh driver process (so RSS peaks and thread counts are its
+own); repetitions are interleaved across the three implementations so that a
+burst of load on this shared machine hits all three alike. Medians of the
+repetitions go to report.py, which writes latest.md and scale.svg.
+
+Exit status: 0 if every check passed (line counts and order, no crash, no
+driver failure); 1 otherwise. A Twisted scale run that hits its start timeout is
+reported as "timeout" and is not a failure.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(HERE, "build")
+GEN = os.path.join(BUILD, "gen")
+
+sys.path.insert(0, HERE)
+import report  # noqa: E402
+
+
+def workloads(smoke):
+    """(key, subcommand args, reps, twisted reps, timeout seconds); scale is special."""
+    if smoke:
+        return [
+            ("throughput_1", ["throughput", "1", "20000"], 1, 1, 30),
+            ("throughput_8", ["throughput", "8", "2500"], 1, 1, 30),
+            ("crash_1", ["crash", "1", "0.3"], 1, 1, 30),
+            ("crash_8", ["crash", "8", "0.3"], 1, 1, 30),
+            ("restart", ["restart", "20"], 1, 1, 30),
+            ("scale_20", ["scale", "20", "0.3"], 1, 1, 30),
+            ("scale_50", ["scale", "50", "0"], 1, 1, 30),
+            ("stop", ["stop", "1", "0.2"], 1, 1, 30),
+            ("flood", ["flood", "20000"], 1, 1, 30),
+        ]
+    return [
+        ("throughput_1", ["throughput", "1", "1000000"], 9, 3, 120),
+        ("throughput_8", ["throughput", "8", "125000"], 9, 3, 120),
+        ("crash_1", ["crash", "1", "2"], 3, 3, 60),
+        ("crash_8", ["crash", "8", "2"], 3, 3, 60),
+        ("restart", ["restart", "200"], 3, 3, 60),
+        # scale: the idle window (5 s) only in the first repetition
+        ("scale_100", ["scale", "100", "5"], 3, 3, 120),
+        ("scale_1000", ["scale", "1000", "5"], 3, 1, 120),
+        ("scale_3000", ["scale", "3000", "5"], 3, 1, 120),
+        ("stop", ["stop", "3", "0.5"], 2, 2, 60),
+        ("flood", ["flood", "1000000"], 2, 1, 120),
+    ]
+
+
+TWISTED_START_TIMEOUT = 20.0  # seconds of starting children before Twisted gives up
+
+
+def command(impl, args, python, rep):
+    args = list(args)
+    if args[0] == "scale" and rep > 0:
+        args[2] = "0"  # idle window only once
+    if impl == "procmon":
+        return [os.path.join(BUILD, "pm_bench"), GEN] + args
+    if impl == "limit":
+        return [os.path.join(BUILD, "limit_bench"), GEN] + args
+    cmd = [python, os.path.join(HERE, "twisted", "tw_bench.py"), GEN] + args
+    if args[0] == "scale":
+        cmd.append(str(TWISTED_START_TIMEOUT))
+    return cmd
+
+
+def run_one(cmd, timeout):
+    """Runs a driver in its own session; returns (result dict, wall seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        return {"ok": False, "timeout": True, "error": "driver timeout after %ds" % timeout}, \
+            time.monotonic() - t0
+    res = None
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                res = json.loads(line)
+                break
+            except ValueError:
+                pass
+    if res is None:
+        res = {"ok": False, "error": "rc=%d, no JSON; stderr: %s" % (p.returncode, err.strip()[-300:])}
+    elif p.returncode != 0 and res.get("ok", False):
+        res["ok"] = False
+        res["error"] = "rc=%d" % p.returncode
+    return res, time.monotonic() - t0
+
+
+def median_of(runs):
+    """Median of every numeric field over the runs that passed (-1 = not measured)."""
+    good = [r for r in runs if r.get("ok")]
+    if not good:
+        return None
+    med = {}
+    for k in good[0]:
+        vals = [r[k] for r in good if isinstance(r.get(k), (int, float))
+                and not isinstance(r.get(k), bool) and r[k] != -1]
+        if vals:
+            med[k] = statistics.median(vals)
+    med["reps"] = len(good)
+    return med
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "loadavg": "%.2f %.2f %.2f" % os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "python": platform.python_version(),
+    }
+
+
+def versions(python):
+    v = {}
+    try:
+        import ctypes
+        lib = ctypes.CDLL(os.path.join(ROOT, "target", "release", "libprocmon.so"))
+        lib.procmon_version.restype = ctypes.c_char_p
+        v["procmon"] = lib.procmon_version().decode()
+    except OSError:
+        v["procmon"] = "?"
+    if python:
+        try:
+            v["twisted"] = subprocess.run(
+                [python, "-c", "import twisted; print(twisted.__version__)"],
+                capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            v["twisted"] = "?"
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repetition")
+    ap.add_argument("--no-twisted", action="store_true")
+    ap.add_argument("--python", default=os.path.join(HERE, ".venv", "bin", "python"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--only", default="", help="comma-separated workload keys")
+    a = ap.parse_args()
+
+    impls = ["procmon", "limit"] if a.no_twisted else ["procmon", "twisted", "limit"]
+    info = {"machine": machine(), "mode": "smoke" if a.smoke else "full",
+            "versions": versions(None if a.no_twisted else a.python)}
+    print("machine: %(cpu)s, %(cores)s cores, kernel %(kernel)s, load %(loadavg)s, %(date)s"
+          % info["machine"], flush=True)
+    t_start = time.monotonic()
+    raw, failures = {}, []
+    for key, args, reps, tw_reps, timeout in workloads(a.smoke):
+        if a.only and key not in a.only.split(","):
+            continue
+        raw[key] = {i: [] for i in impls}
+        for rep in range(reps):
+            order = impls[rep % len(impls):] + impls[:rep % len(impls)]
+            for impl in order:
+                if impl == "twisted" and rep >= tw_reps:
+                    continue
+                res, wall = run_one(command(impl, args, a.python, rep), timeout)
+                raw[key][impl].append(res)
+                tag = "ok" if res.get("ok") else ("timeout" if res.get("timeout") else "FAIL")
+                print("  %-13s %-8s rep %d  %5.1fs  %s%s" % (
+                    key, impl, rep, wall, tag,
+                    "" if res.get("ok") else "  " + str(res.get("error", ""))), flush=True)
+                # Twisted's scale start timeout is a result, not a failed check
+                if not res.get("ok") and not (impl == "twisted" and res.get("timeout")):
+                    failures.append("%s/%s rep %d: %s" % (key, impl, rep, res.get("error", res)))
+    info["duration_s"] = time.monotonic() - t_start
+    info["raw"] = raw
+    info["median"] = {k: {i: median_of(v) for i, v in d.items()} for k, d in raw.items()}
+    info["timeouts"] = {k: {i: any(r.get("timeout") for r in v) for i, v in d.items()}
+                        for k, d in raw.items()}
+    info["failures"] = failures
+    os.makedirs(a.out, exist_ok=True)
+    name = "smoke" if a.smoke else "latest"
+    with open(os.path.join(a.out, name + ".json"), "w") as f:
+        json.dump(info, f, indent=1)
+    md = report.write(info, a.out, name)
+    print(md)
+    if failures:
+        print("FAILED checks:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
