@@ -1,7 +1,7 @@
 //! Splitting a byte stream into lines, the seed's `LineReceiver` with
 //! `delimiter = b"\n"`, minus its loss: over-long lines are passed in pieces.
 
-use memchr::memchr;
+use memchr::{memchr, memchr_iter};
 
 /// The longest line passed whole; longer lines are passed in pieces of this size.
 pub const LINE_LIMIT: usize = 64 * 1024;
@@ -78,20 +78,32 @@ impl LineSplitter {
                 }
             }
         }
-        while let Some(offset) = memchr(b'\n', &chunk[start..]) {
-            let end = start + offset;
-            // Every piece but the last is copied: its successor byte is data, not '\n'.
-            while end - start > self.limit {
-                self.scratch.clear();
-                self.scratch
-                    .extend_from_slice(&chunk[start..start + self.limit]);
-                self.scratch.push(0);
-                emit(Line::new(&self.scratch));
-                start += self.limit;
+        // The '\n's are found a batch at a time by one searcher (not one memchr
+        // call per line), into a buffer on the stack.
+        let mut ends = [0usize; 64];
+        loop {
+            let mut found = 0;
+            for offset in memchr_iter(b'\n', &chunk[start..]).take(ends.len()) {
+                ends[found] = start + offset;
+                found += 1;
             }
-            chunk[end] = 0;
-            emit(Line::new(&chunk[start..=end]));
-            start = end + 1;
+            if found == 0 {
+                break;
+            }
+            for &end in &ends[..found] {
+                // Every piece but the last is copied: its successor byte is data, not '\n'.
+                while end - start > self.limit {
+                    self.scratch.clear();
+                    self.scratch
+                        .extend_from_slice(&chunk[start..start + self.limit]);
+                    self.scratch.push(0);
+                    emit(Line::new(&self.scratch));
+                    start += self.limit;
+                }
+                chunk[end] = 0;
+                emit(Line::new(&chunk[start..=end]));
+                start = end + 1;
+            }
         }
         self.extend_carry(&chunk[start..], &mut emit);
     }

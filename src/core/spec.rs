@@ -56,6 +56,12 @@ impl Name {
         &self.0[..self.0.len() - 1]
     }
 
+    /// The name as a pointer to a NUL-terminated string (valid as long as this
+    /// `Name`), without the scan that [`as_c_str`](Self::as_c_str) makes.
+    pub fn as_ptr(&self) -> *const std::ffi::c_char {
+        self.0.as_ptr().cast()
+    }
+
     /// The name as a C string (valid as long as this `Name`).
     pub fn as_c_str(&self) -> &CStr {
         CStr::from_bytes_with_nul(self.0.as_bytes()).expect("a Name holds exactly one NUL, last")

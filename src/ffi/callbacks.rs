@@ -51,7 +51,7 @@ pub extern "C" fn procmon_set_log_callback(
                     unsafe {
                         f(
                             userdata.0,
-                            name.as_c_str().as_ptr(),
+                            name.as_ptr(),
                             stream,
                             bytes.as_ptr().cast(),
                             bytes.len() - 1,

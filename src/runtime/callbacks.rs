@@ -5,6 +5,7 @@
 use crate::core::{Event, Line, Name};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Which output stream a line came from (values as `procmon_stream_t`).
@@ -34,27 +35,37 @@ struct Slots {
 #[derive(Default)]
 pub(crate) struct Registry {
     slots: ReentrantMutex<RefCell<Slots>>,
+    /// Setters waiting for (or holding) the lock: between two lines the callback
+    /// thread hands the lock over only when this is not zero.
+    waiting: AtomicUsize,
+    /// A copy of `Slots::generation`, read per line without the RefCell.
+    generation: AtomicU64,
 }
 
 impl Registry {
     pub fn set_log(&self, callback: Option<LogCallback>) {
-        let old = {
-            let guard = self.slots.lock();
-            let mut slots = guard.borrow_mut();
-            slots.generation += 1;
-            std::mem::replace(&mut slots.log, callback)
-        };
+        let old = self.change(|slots| std::mem::replace(&mut slots.log, callback));
         drop(old); // outside the lock: dropping a closure may run anything
     }
 
     pub fn set_event(&self, callback: Option<EventCallback>) {
-        let old = {
-            let guard = self.slots.lock();
-            let mut slots = guard.borrow_mut();
-            slots.generation += 1;
-            std::mem::replace(&mut slots.event, callback)
-        };
+        let old = self.change(|slots| std::mem::replace(&mut slots.event, callback));
         drop(old);
+    }
+
+    /// Changes the slots under the lock (announced, so a batch in delivery hands
+    /// the lock over at its next line) and bumps the generation.
+    fn change<R>(&self, f: impl FnOnce(&mut Slots) -> R) -> R {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.slots.lock();
+        let mut slots = guard.borrow_mut();
+        slots.generation += 1;
+        self.generation.store(slots.generation, Ordering::SeqCst);
+        let result = f(&mut slots);
+        drop(slots);
+        drop(guard);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     /// Removes both callbacks: nothing is called from now on.
@@ -77,12 +88,15 @@ impl Registry {
             (slots.generation, slots.log.clone())
         };
         produce(&mut |line| {
-            // A setter waiting on another thread goes first (cheap when none waits).
-            ReentrantMutexGuard::bump(&mut guard);
-            let now = guard.borrow().generation;
-            if now != generation {
-                generation = now;
-                callback = guard.borrow().log.clone();
+            // A setter waiting on another thread goes first.
+            if self.waiting.load(Ordering::Relaxed) != 0 {
+                ReentrantMutexGuard::bump(&mut guard);
+            }
+            // A change, from here or from inside the callback, counts from this line.
+            if self.generation.load(Ordering::Relaxed) != generation {
+                let slots = guard.borrow();
+                generation = slots.generation;
+                callback = slots.log.clone();
             }
             if let Some(callback) = &callback {
                 callback(name, stream, line);

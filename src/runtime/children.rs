@@ -3,7 +3,7 @@
 //! in one epoll set, reads pipes into the outbox towards the callback thread.
 
 use super::callbacks::Stream;
-use super::delivery::Message;
+use super::delivery::{Message, READ_SIZE};
 use super::monitor::Shared;
 use super::program;
 use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
@@ -22,7 +22,9 @@ const STDERR: u64 = 3;
 /// Reads per pipe when a child has exited: what it wrote is at most a pipe's
 /// capacity, so this only stops a grandchild that keeps writing.
 const EXIT_DRAIN_READS: usize = 64;
-const READ_SIZE: usize = 64 * 1024;
+/// A read at least this big is handed over in its buffer; a smaller one is
+/// copied into a buffer of its size (so many quiet children hold little memory).
+const HAND_OVER_SIZE: usize = 4096;
 
 struct Child {
     pidfd: OwnedFd,
@@ -33,6 +35,8 @@ struct Child {
     /// It has been signalled to stop: once it exits, what is left of its group
     /// (if `stop_group`) is killed.
     stopping: bool,
+    /// Its pidfd has fired: it is in `exited`, waiting to be reaped.
+    exit_seen: bool,
 }
 
 impl Child {
@@ -66,7 +70,8 @@ pub(crate) struct Children {
     /// it was seen (their uptime ends there, not when the loop gets to them).
     exited: VecDeque<(RunId, Time)>,
     outbox: Outbox,
-    buffer: Box<[u8]>,
+    /// The next read goes here (capacity READ_SIZE).
+    buffer: Vec<u8>,
 }
 
 impl Children {
@@ -88,7 +93,7 @@ impl Children {
                 messages,
                 shared,
             },
-            buffer: vec![0; READ_SIZE].into_boxed_slice(),
+            buffer: Vec::with_capacity(READ_SIZE),
         }
     }
 
@@ -101,8 +106,11 @@ impl Children {
         match token & 3 {
             PIDFD => {
                 let run = RunId(token >> 2);
-                if self.live.contains_key(&run) && !self.has_exited(run) {
-                    self.exited.push_back((run, now));
+                if let Some(child) = self.live.get_mut(&run) {
+                    if !child.exit_seen {
+                        child.exit_seen = true;
+                        self.exited.push_back((run, now));
+                    }
                 }
             }
             _ => {
@@ -119,10 +127,6 @@ impl Children {
     /// Whether reads or reaps are waiting (for when the outbox has room).
     pub fn has_work(&self) -> bool {
         !self.ready.is_empty() || !self.exited.is_empty()
-    }
-
-    fn has_exited(&self, run: RunId) -> bool {
-        self.exited.iter().any(|(r, _)| *r == run)
     }
 
     /// Whether children have exited and wait to be reaped.
@@ -170,17 +174,18 @@ impl Children {
 
     /// One read from the next ready pipe; false if none was ready.
     pub fn read_next(&mut self) -> bool {
-        match self.ready.pop_front() {
-            Some(token) => {
-                if self.read_once(token) {
-                    self.ready.push_back(token);
-                } else if let Some(pipe) = self.pipes.get_mut(&token) {
-                    pipe.queued = false;
-                }
-                true
+        while let Some(token) = self.ready.pop_front() {
+            if !self.pipes.contains_key(&token) {
+                continue; // closed since it was queued (tokens are never reused)
             }
-            None => false,
+            if self.read_once(token) {
+                self.ready.push_back(token);
+            } else if let Some(pipe) = self.pipes.get_mut(&token) {
+                pipe.queued = false;
+            }
+            return true;
         }
+        false
     }
 
     /// Reads one chunk from a pipe into the outbox; true if it may hold more.
@@ -188,13 +193,20 @@ impl Children {
         let Some(pipe) = self.pipes.get_mut(&token) else {
             return false;
         };
-        match sys::read(pipe.fd.as_fd(), &mut self.buffer) {
+        self.buffer.clear();
+        match sys::read_append(pipe.fd.as_fd(), &mut self.buffer) {
             ReadOutcome::Data(n) => {
+                let data = if n >= HAND_OVER_SIZE {
+                    let fresh = self.outbox.shared.buffers.take();
+                    std::mem::replace(&mut self.buffer, fresh)
+                } else {
+                    self.buffer.to_vec()
+                };
                 self.outbox.queue.push_back(Message::Output {
                     pipe: token,
                     name: pipe.name.clone(),
                     stream: pipe.stream,
-                    data: self.buffer[..n].to_vec(),
+                    data,
                 });
                 true
             }
@@ -207,8 +219,8 @@ impl Children {
     }
 
     fn close_pipe(&mut self, token: u64) {
+        // Its token may stay in `ready`: read_next skips it (no linear scan here).
         if let Some(pipe) = self.pipes.remove(&token) {
-            self.ready.retain(|t| *t != token);
             self.outbox.queue.push_back(Message::Closed {
                 pipe: token,
                 name: pipe.name,
@@ -239,8 +251,10 @@ impl Children {
         stop_group: bool,
     ) -> Result<(), i32> {
         let base = run.0 << 2;
+        // Edge-triggered: an exited child's pidfd stays readable until it is reaped,
+        // which may wait for its output; one report is enough.
         self.epoll
-            .add(spawned.pidfd.as_fd(), Interest::Readable, base | PIDFD)?;
+            .add(spawned.pidfd.as_fd(), Interest::ReadableEdge, base | PIDFD)?;
         self.live.insert(
             run,
             Child {
@@ -248,6 +262,7 @@ impl Children {
                 pid: spawned.pid,
                 stop_group,
                 stopping: false,
+                exit_seen: false,
             },
         );
         for (fd, stream, kind) in [
@@ -320,7 +335,7 @@ impl Host for Children {
         // Exited but not reaped yet (its output is still being read): a zombie
         // would take the signal without effect (what is left of its group is
         // killed when it is reaped).
-        if self.exited.iter().any(|(r, _)| *r == run) || sys::has_exited(child.pidfd.as_fd()) {
+        if child.exit_seen || sys::has_exited(child.pidfd.as_fd()) {
             return false;
         }
         let signo = match signal {

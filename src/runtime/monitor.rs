@@ -2,7 +2,7 @@
 
 use super::callbacks::{EventCallback, LogCallback, Registry};
 use super::children::{Children, WAKER};
-use super::delivery::{self, QUEUE_DEPTH};
+use super::delivery::{self, BufferPool, QUEUE_DEPTH};
 use super::event_loop::{self, Engine, Job};
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     gate: Mutex<bool>,
     waker: EventFd,
     pub registry: Registry,
+    /// Read buffers handed back by the callback thread.
+    pub buffers: BufferPool,
     failed: AtomicBool,
     failure: Mutex<String>,
     /// The event loop waits for room in the channel to the callback thread.
@@ -160,6 +162,7 @@ impl Monitor {
             gate: Mutex::new(true),
             waker,
             registry: Registry::default(),
+            buffers: BufferPool::default(),
             failed: AtomicBool::new(false),
             failure: Mutex::new(String::new()),
             wants_space: AtomicBool::new(false),

@@ -6,9 +6,10 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 /// What to wait for on a descriptor.
 #[derive(Clone, Copy, Debug)]
 pub enum Interest {
-    /// Level-triggered readability (pidfds, the waker).
+    /// Level-triggered readability (the waker).
     Readable,
-    /// Edge-triggered readability: the caller reads until `EAGAIN` (pipes).
+    /// Edge-triggered readability, reported once per change: pipes (the caller
+    /// reads until `EAGAIN`) and pidfds (reported once, when the child exits).
     ReadableEdge,
 }
 

@@ -10,7 +10,7 @@ mod spawn;
 
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
-pub use pipe::{read, ReadOutcome};
+pub use pipe::{read_append, ReadOutcome};
 pub use process::{has_exited, reap, reap_blocking, send_group_signal, send_signal, Reaped};
 pub use spawn::{Spawned, Spawner};
 

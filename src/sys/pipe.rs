@@ -50,12 +50,19 @@ pub enum ReadOutcome {
     Closed,
 }
 
-pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> ReadOutcome {
+/// Reads into the spare capacity of `buf` (appending; nothing is zeroed first).
+pub fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> ReadOutcome {
+    let spare = buf.spare_capacity_mut();
     loop {
-        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        // SAFETY: the kernel writes at most `spare.len()` bytes into the spare
+        // capacity, which `buf` owns.
+        let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
         if n > 0 {
-            return ReadOutcome::Data(n as usize);
+            let n = n as usize;
+            // SAFETY: the kernel initialised the first `n` bytes of the spare
+            // capacity, right after the current length.
+            unsafe { buf.set_len(buf.len() + n) };
+            return ReadOutcome::Data(n);
         }
         if n == 0 {
             return ReadOutcome::Closed;
