@@ -89,9 +89,18 @@ impl fmt::Display for Name {
 /// The parameters of one monitored process (the seed's `_Process`): argv, and
 /// optionally the environment, working directory, uid and gid, and whether a stop
 /// reaches the child's process group.
+///
+/// Kept small, as there is one per monitored process: the options most processes
+/// never set live in a box of their own, allocated only when one is set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
-    argv: Vec<CString>,
+    argv: Box<[CString]>,
+    options: Option<Box<SpawnOptions>>,
+}
+
+/// What [`ProcessSpec`] holds beyond argv; all unset by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SpawnOptions {
     env: Option<Vec<CString>>,
     cwd: Option<CString>,
     uid: Option<u32>,
@@ -114,7 +123,7 @@ impl ProcessSpec {
         let argv = argv
             .into_iter()
             .map(|arg| c_string(arg.into(), "an argument"))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Box<[_]>>>()?;
         match argv.first() {
             None => {
                 return Err(Error::invalid(
@@ -128,12 +137,12 @@ impl ProcessSpec {
         }
         Ok(ProcessSpec {
             argv,
-            env: None,
-            cwd: None,
-            uid: None,
-            gid: None,
-            stop_group: false,
+            options: None,
         })
+    }
+
+    fn options_mut(&mut self) -> &mut SpawnOptions {
+        self.options.get_or_insert_with(Box::default)
     }
 
     /// The child's whole environment as `KEY=VALUE` entries (an empty list is an
@@ -156,7 +165,7 @@ impl ProcessSpec {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        self.env = Some(env);
+        self.options_mut().env = Some(env);
         Ok(self)
     }
 
@@ -165,24 +174,26 @@ impl ProcessSpec {
         if cwd.is_empty() {
             return Err(Error::invalid("the working directory is empty"));
         }
-        self.cwd = Some(cwd);
+        self.options_mut().cwd = Some(cwd);
         Ok(self)
     }
 
     pub fn with_uid(mut self, uid: u32) -> ProcessSpec {
-        self.uid = Some(uid);
+        self.options_mut().uid = Some(uid);
         self
     }
 
     pub fn with_gid(mut self, gid: u32) -> ProcessSpec {
-        self.gid = Some(gid);
+        self.options_mut().gid = Some(gid);
         self
     }
 
     /// Whether stopping the child signals its whole process group (its own
     /// children too) rather than the child alone.
     pub fn with_process_group_stop(mut self, stop_group: bool) -> ProcessSpec {
-        self.stop_group = stop_group;
+        if stop_group || self.options.is_some() {
+            self.options_mut().stop_group = stop_group;
+        }
         self
     }
 
@@ -195,23 +206,23 @@ impl ProcessSpec {
     }
 
     pub fn env(&self) -> Option<&[CString]> {
-        self.env.as_deref()
+        self.options.as_ref()?.env.as_deref()
     }
 
     pub fn cwd(&self) -> Option<&CStr> {
-        self.cwd.as_deref()
+        self.options.as_ref()?.cwd.as_deref()
     }
 
     pub fn uid(&self) -> Option<u32> {
-        self.uid
+        self.options.as_ref()?.uid
     }
 
     pub fn gid(&self) -> Option<u32> {
-        self.gid
+        self.options.as_ref()?.gid
     }
 
     pub fn stops_process_group(&self) -> bool {
-        self.stop_group
+        self.options.as_ref().is_some_and(|o| o.stop_group)
     }
 }
 

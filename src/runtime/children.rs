@@ -26,10 +26,19 @@ const EXIT_DRAIN_READS: usize = 64;
 /// copied into a buffer of its size (so many quiet children hold little memory).
 const HAND_OVER_SIZE: usize = 4096;
 
+/// One run of a child: its pidfd until it is reaped, its pipes until they close
+/// (a grandchild may hold them longer). One map entry per run, kept small: with
+/// thousands of children this is most of the runtime's memory.
 struct Child {
-    pidfd: OwnedFd,
+    name: Name,
     /// Its pid, which is also its process group's id.
     pid: i32,
+    /// None once reaped.
+    pidfd: Option<OwnedFd>,
+    /// stdout and stderr (index `kind - STDOUT`); None once closed.
+    pipes: [Option<OwnedFd>; 2],
+    /// The pipe's token is in `ready`: it may have data.
+    queued: [bool; 2],
     /// Stopping it signals its whole process group.
     stop_group: bool,
     /// It has been signalled to stop: once it exits, what is left of its group
@@ -40,30 +49,45 @@ struct Child {
 }
 
 impl Child {
-    /// Sends `signo` to the child, or to its process group; false if it is gone.
-    /// Only called before the child is reaped, so its pid is still its own.
+    /// Sends `signo` to the child, or to its process group; false if it is gone
+    /// (or already reaped: then its pid may no longer be its own).
     fn send(&self, signo: i32) -> bool {
+        let Some(pidfd) = &self.pidfd else {
+            return false;
+        };
         if self.stop_group {
             sys::send_group_signal(self.pid, signo) == Ok(true)
         } else {
-            sys::send_signal(self.pidfd.as_fd(), signo) == Ok(true)
+            sys::send_signal(pidfd.as_fd(), signo) == Ok(true)
         }
+    }
+
+    /// Reaped and both pipes closed: nothing left to watch.
+    fn is_done(&self) -> bool {
+        self.pidfd.is_none() && self.pipes.iter().all(Option::is_none)
     }
 }
 
-struct Pipe {
-    fd: OwnedFd,
-    name: Name,
-    stream: Stream,
-    /// In `ready`: may have data.
-    queued: bool,
+fn stream_of(kind: u64) -> Stream {
+    if kind == STDOUT {
+        Stream::Stdout
+    } else {
+        Stream::Stderr
+    }
+}
+
+/// The run and pipe index of a pipe's token; None for a pidfd's.
+fn pipe_of(token: u64) -> Option<(RunId, usize)> {
+    match token & 3 {
+        STDOUT | STDERR => Some((RunId(token >> 2), ((token & 3) - STDOUT) as usize)),
+        _ => None,
+    }
 }
 
 pub(crate) struct Children {
     epoll: Epoll,
     spawner: Spawner,
-    live: HashMap<RunId, Child>,
-    pipes: HashMap<u64, Pipe>,
+    runs: HashMap<RunId, Child>,
     /// Pipes that may be readable (edge-triggered: read until EAGAIN).
     ready: VecDeque<u64>,
     /// Children whose pidfd fired, to reap once their output is read, with when
@@ -84,8 +108,7 @@ impl Children {
         Children {
             epoll,
             spawner,
-            live: HashMap::new(),
-            pipes: HashMap::new(),
+            runs: HashMap::new(),
             ready: VecDeque::new(),
             exited: VecDeque::new(),
             outbox: Outbox {
@@ -103,22 +126,21 @@ impl Children {
 
     /// Notes what epoll reported for `token` at `now`.
     pub fn on_ready(&mut self, token: u64, now: Time) {
-        match token & 3 {
-            PIDFD => {
-                let run = RunId(token >> 2);
-                if let Some(child) = self.live.get_mut(&run) {
-                    if !child.exit_seen {
-                        child.exit_seen = true;
-                        self.exited.push_back((run, now));
-                    }
+        let run = RunId(token >> 2);
+        let Some(child) = self.runs.get_mut(&run) else {
+            return;
+        };
+        match pipe_of(token) {
+            None => {
+                if child.pidfd.is_some() && !child.exit_seen {
+                    child.exit_seen = true;
+                    self.exited.push_back((run, now));
                 }
             }
-            _ => {
-                if let Some(pipe) = self.pipes.get_mut(&token) {
-                    if !pipe.queued {
-                        pipe.queued = true;
-                        self.ready.push_back(token);
-                    }
+            Some((_, index)) => {
+                if child.pipes[index].is_some() && !child.queued[index] {
+                    child.queued[index] = true;
+                    self.ready.push_back(token);
                 }
             }
         }
@@ -159,29 +181,40 @@ impl Children {
                 }
             }
         }
-        let child = self.live.remove(&run).expect("an exited child is live");
+        let child = self.runs.get_mut(&run).expect("an exited child is watched");
         if child.stop_group && child.stopping {
             // Its group's id is still reserved by the unreaped child.
             child.send(libc::SIGKILL);
         }
-        let status = match sys::reap(child.pidfd.as_fd()) {
+        let pidfd = child
+            .pidfd
+            .take()
+            .expect("an exited child is not reaped yet");
+        let status = match sys::reap(pidfd.as_fd()) {
             Reaped::Exited(code) => ExitStatus::Code(code),
             Reaped::Signaled(signal) => ExitStatus::Signal(signal),
             Reaped::Running | Reaped::Gone => ExitStatus::Unknown,
         };
+        if child.is_done() {
+            self.runs.remove(&run);
+        }
         Some((run, status, seen))
     }
 
     /// One read from the next ready pipe; false if none was ready.
     pub fn read_next(&mut self) -> bool {
         while let Some(token) = self.ready.pop_front() {
-            if !self.pipes.contains_key(&token) {
-                continue; // closed since it was queued (tokens are never reused)
+            let Some((run, index)) = pipe_of(token) else {
+                continue;
+            };
+            match self.runs.get(&run) {
+                Some(child) if child.pipes[index].is_some() => {}
+                _ => continue, // closed since it was queued (tokens are never reused)
             }
             if self.read_once(token) {
                 self.ready.push_back(token);
-            } else if let Some(pipe) = self.pipes.get_mut(&token) {
-                pipe.queued = false;
+            } else if let Some(child) = self.runs.get_mut(&run) {
+                child.queued[index] = false;
             }
             return true;
         }
@@ -190,11 +223,17 @@ impl Children {
 
     /// Reads one chunk from a pipe into the outbox; true if it may hold more.
     fn read_once(&mut self, token: u64) -> bool {
-        let Some(pipe) = self.pipes.get_mut(&token) else {
+        let Some((run, index)) = pipe_of(token) else {
+            return false;
+        };
+        let Some(child) = self.runs.get(&run) else {
+            return false;
+        };
+        let Some(fd) = &child.pipes[index] else {
             return false;
         };
         self.buffer.clear();
-        match sys::read_append(pipe.fd.as_fd(), &mut self.buffer) {
+        match sys::read_append(fd.as_fd(), &mut self.buffer) {
             ReadOutcome::Data(n) => {
                 let data = if n >= HAND_OVER_SIZE {
                     let fresh = self.outbox.shared.buffers.take();
@@ -204,8 +243,8 @@ impl Children {
                 };
                 self.outbox.queue.push_back(Message::Output {
                     pipe: token,
-                    name: pipe.name.clone(),
-                    stream: pipe.stream,
+                    name: child.name.clone(),
+                    stream: stream_of(token & 3),
                     data,
                 });
                 true
@@ -218,28 +257,41 @@ impl Children {
         }
     }
 
+    /// Closes a pipe (its token may stay in `ready`: read_next skips it, with no
+    /// linear scan here) and tells the callback thread its last line is due.
     fn close_pipe(&mut self, token: u64) {
-        // Its token may stay in `ready`: read_next skips it (no linear scan here).
-        if let Some(pipe) = self.pipes.remove(&token) {
+        let Some((run, index)) = pipe_of(token) else {
+            return;
+        };
+        let Some(child) = self.runs.get_mut(&run) else {
+            return;
+        };
+        if child.pipes[index].take().is_some() {
             self.outbox.queue.push_back(Message::Closed {
                 pipe: token,
-                name: pipe.name,
-                stream: pipe.stream,
+                name: child.name.clone(),
+                stream: stream_of(token & 3),
             });
+        }
+        if child.is_done() {
+            self.runs.remove(&run);
         }
     }
 
     /// At shutdown, once every child is reaped: reads what pipes still held open by
     /// grandchildren have now, and closes them (without waiting for those).
     pub fn close_all_pipes(&mut self) {
-        let tokens: Vec<u64> = self.pipes.keys().copied().collect();
-        for token in tokens {
-            for _ in 0..EXIT_DRAIN_READS {
-                if !self.read_once(token) {
-                    break;
+        let runs: Vec<RunId> = self.runs.keys().copied().collect();
+        for run in runs {
+            for stream in [STDOUT, STDERR] {
+                let token = run.0 << 2 | stream;
+                for _ in 0..EXIT_DRAIN_READS {
+                    if !self.read_once(token) {
+                        break;
+                    }
                 }
+                self.close_pipe(token);
             }
-            self.close_pipe(token);
         }
     }
 
@@ -253,44 +305,40 @@ impl Children {
         let base = run.0 << 2;
         // Edge-triggered: an exited child's pidfd stays readable until it is reaped,
         // which may wait for its output; one report is enough.
-        self.epoll
-            .add(spawned.pidfd.as_fd(), Interest::ReadableEdge, base | PIDFD)?;
-        self.live.insert(
+        let watched = [
+            (spawned.pidfd.as_fd(), PIDFD),
+            (spawned.stdout.as_fd(), STDOUT),
+            (spawned.stderr.as_fd(), STDERR),
+        ]
+        .into_iter()
+        .try_for_each(|(fd, kind)| self.epoll.add(fd, Interest::ReadableEdge, base | kind));
+        // Recorded even on failure, so the caller can kill and reap it.
+        self.runs.insert(
             run,
             Child {
-                pidfd: spawned.pidfd,
+                name: name.clone(),
                 pid: spawned.pid,
+                pidfd: Some(spawned.pidfd),
+                pipes: [Some(spawned.stdout), Some(spawned.stderr)],
+                queued: [false; 2],
                 stop_group,
                 stopping: false,
                 exit_seen: false,
             },
         );
-        for (fd, stream, kind) in [
-            (spawned.stdout, Stream::Stdout, STDOUT),
-            (spawned.stderr, Stream::Stderr, STDERR),
-        ] {
-            self.epoll
-                .add(fd.as_fd(), Interest::ReadableEdge, base | kind)?;
-            self.pipes.insert(
-                base | kind,
-                Pipe {
-                    fd,
-                    name: name.clone(),
-                    stream,
-                    queued: false,
-                },
-            );
-        }
-        Ok(())
+        watched
     }
 
     /// Kills and reaps every child still alive (a failure path: normally the
     /// supervisor has stopped them all). Leaves no zombie.
     pub fn kill_all(&mut self) {
-        for (_, child) in self.live.drain() {
+        for child in self.runs.values_mut() {
             child.send(libc::SIGKILL);
-            sys::reap_blocking(child.pidfd.as_fd());
+            if let Some(pidfd) = child.pidfd.take() {
+                sys::reap_blocking(pidfd.as_fd());
+            }
         }
+        self.runs.clear();
         self.exited.clear();
     }
 }
@@ -315,12 +363,12 @@ impl Host for Children {
         let pid = spawned.pid;
         if let Err(errno) = self.register(run, name, spawned, spec.stops_process_group()) {
             // Could not watch it: do not leave it behind.
-            if let Some(child) = self.live.remove(&run) {
-                let _ = sys::send_signal(child.pidfd.as_fd(), libc::SIGKILL);
-                sys::reap_blocking(child.pidfd.as_fd());
-            }
-            for kind in [STDOUT, STDERR] {
-                self.pipes.remove(&(run.0 << 2 | kind));
+            if let Some(mut child) = self.runs.remove(&run) {
+                child.stop_group = false;
+                child.send(libc::SIGKILL);
+                if let Some(pidfd) = child.pidfd.take() {
+                    sys::reap_blocking(pidfd.as_fd());
+                }
             }
             return Err(errno);
         }
@@ -328,14 +376,17 @@ impl Host for Children {
     }
 
     fn signal(&mut self, run: RunId, signal: Signal) -> bool {
-        let Some(child) = self.live.get_mut(&run) else {
+        let Some(child) = self.runs.get_mut(&run) else {
+            return false;
+        };
+        let Some(pidfd) = &child.pidfd else {
             return false;
         };
         child.stopping = true;
         // Exited but not reaped yet (its output is still being read): a zombie
         // would take the signal without effect (what is left of its group is
         // killed when it is reaped).
-        if child.exit_seen || sys::has_exited(child.pidfd.as_fd()) {
+        if child.exit_seen || sys::has_exited(pidfd.as_fd()) {
             return false;
         }
         let signo = match signal {
