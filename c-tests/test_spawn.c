@@ -45,6 +45,9 @@ void test_path_lookup(void) {
   ASSERT_EQ_INT(setenv("PATH", path, 1), 0);
 
   procmon_t *pm = setup();
+  /* One run each: PATH changes below only while nothing spawns (procmon reads
+     it at each spawn, on its own thread; setenv meanwhile would be a race). */
+  ASSERT_OK(procmon_set_min_restart_delay(pm, 60));
   const char *none[] = {NULL};
   procmon_process_options_t empty_env = {none, NULL, -1, -1, false};
   const char *mine[] = {"procmon-fixture", "child", "lines", "1", NULL};
@@ -55,11 +58,14 @@ void test_path_lookup(void) {
   wait_line("sh", "found in PATH");
   ASSERT_EQ_INT(rec_count_events(&rec, NULL, PROCMON_EVENT_SPAWN_FAILED), 0);
 
+  WAIT_FOR(rec_count_events(&rec, "mine", PROCMON_EVENT_RESTART_SCHEDULED) >= 1);
+  WAIT_FOR(rec_count_events(&rec, "sh", PROCMON_EVENT_RESTART_SCHEDULED) >= 1);
+
   /* Found nowhere: ENOENT. Found only where it is not executable: EACCES. */
-  const char *missing[] = {"procmon-no-such-program-anywhere", NULL};
-  ASSERT_OK(procmon_add_process(pm, "missing", missing, NULL));
   snprintf(path, sizeof path, "%s", noexec_dir);
   ASSERT_EQ_INT(setenv("PATH", path, 1), 0);
+  const char *missing[] = {"procmon-no-such-program-anywhere", NULL};
+  ASSERT_OK(procmon_add_process(pm, "missing", missing, NULL));
   ASSERT_OK(procmon_add_process(pm, "noexec", mine, NULL));
   WAIT_FOR(rec_count_events(&rec, "missing", PROCMON_EVENT_SPAWN_FAILED) >= 1);
   WAIT_FOR(rec_count_events(&rec, "noexec", PROCMON_EVENT_SPAWN_FAILED) >= 1);

@@ -957,3 +957,41 @@ fn without_the_option_only_the_child_is_stopped() {
         "a grandchild ignoring TERM survives a plain stop"
     );
 }
+
+/// A child that another process traces dies: the kernel shows its zombie to the
+/// tracer only, so its pidfd fires before its parent can reap it. procmon must
+/// keep it and reap it once the tracer lets go (LeakSanitizer's helper does this
+/// to every sanitized child at exit), not give up and leave a zombie.
+#[test]
+fn a_traced_child_is_reaped_once_its_tracer_lets_go() {
+    // The child lets a process of its own trace it (PTRACE_SEIZE), then kills
+    // itself; the tracer holds on for 0.3 s, then exits, which detaches it.
+    let script = r#"
+import ctypes, os, signal, time
+libc = ctypes.CDLL(None, use_errno=True)
+r, w = os.pipe()
+if os.fork() == 0:
+    ok = libc.ptrace(0x4206, os.getppid(), None, None) == 0  # PTRACE_SEIZE
+    os.write(w, b"y" if ok else b"n")
+    time.sleep(0.3)
+    os._exit(0)
+print("traced" if os.read(r, 1) == b"y" else "untraceable", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"#;
+    let fx = Fixture::new();
+    assert_eq!(procmon_set_min_restart_delay(fx.pm, 60.0), OK);
+    assert_eq!(fx.add("traced", &["python3", "-c", script]), OK);
+    assert!(fx.wait_events("traced", PROCMON_EVENT_EXITED, 1));
+    assert!(
+        fx.rec.has_line("traced", b"traced"),
+        "the fixture could not trace: {:?}",
+        fx.rec.of("traced")
+    );
+    let exited = &fx.rec.events_of_kind("traced", PROCMON_EVENT_EXITED)[0];
+    assert_eq!((exited.exit_code, exited.signal), (-1, 9));
+    assert!(
+        wait_until(DEADLINE, || !process_exists(exited.pid)),
+        "pid {} is left a zombie",
+        exited.pid
+    );
+}

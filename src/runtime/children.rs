@@ -25,6 +25,9 @@ const EXIT_DRAIN_READS: usize = 64;
 /// A read at least this big is handed over in its buffer; a smaller one is
 /// copied into a buffer of its size (so many quiet children hold little memory).
 const HAND_OVER_SIZE: usize = 4096;
+/// How long a child whose pidfd fired but which cannot be reaped yet waits
+/// before the next try (see [`Children::not_waitable`]).
+const REAP_RETRY: Time = Time::from_millis(10);
 
 /// One run of a child: its pidfd until it is reaped, its pipes until they close
 /// (a grandchild may hold them longer). One map entry per run, kept small: with
@@ -93,6 +96,11 @@ pub(crate) struct Children {
     /// Children whose pidfd fired, to reap once their output is read, with when
     /// it was seen (their uptime ends there, not when the loop gets to them).
     exited: VecDeque<(RunId, Time)>,
+    /// Exited children that waitid does not report yet, with when to try again:
+    /// a zombie that another process traces (a debugger, LeakSanitizer's
+    /// helper) is waitable by its parent only once the tracer lets go, and its
+    /// pidfd does not fire a second time. Rare, so polled.
+    not_waitable: Vec<(RunId, Time, Time)>,
     outbox: Outbox,
     /// The next read goes here (capacity READ_SIZE).
     buffer: Vec<u8>,
@@ -111,6 +119,7 @@ impl Children {
             runs: HashMap::new(),
             ready: VecDeque::new(),
             exited: VecDeque::new(),
+            not_waitable: Vec::new(),
             outbox: Outbox {
                 queue: VecDeque::new(),
                 messages,
@@ -153,7 +162,24 @@ impl Children {
 
     /// Whether children have exited and wait to be reaped.
     pub fn has_exits(&self) -> bool {
-        !self.exited.is_empty()
+        !self.exited.is_empty() || !self.not_waitable.is_empty()
+    }
+
+    /// When the next try to reap a child waitid did not report is due.
+    pub fn next_reap_retry(&self) -> Option<Time> {
+        self.not_waitable.iter().map(|&(_, _, at)| at).min()
+    }
+
+    /// Queues again for reaping the children whose retry is due at `now`.
+    pub fn retry_reaps(&mut self, now: Time) {
+        let exited = &mut self.exited;
+        self.not_waitable.retain(|&(run, seen, at)| {
+            let due = at <= now;
+            if due {
+                exited.push_back((run, seen));
+            }
+            !due
+        });
     }
 
     pub fn outbox_is_empty(&self) -> bool {
@@ -170,35 +196,44 @@ impl Children {
     }
 
     /// The next child to reap, once its output is read; with its status and
-    /// when its exit was seen.
-    pub fn reap_next(&mut self) -> Option<(RunId, ExitStatus, Time)> {
-        let (run, seen) = self.exited.pop_front()?;
-        for stream in [STDOUT, STDERR] {
-            let token = run.0 << 2 | stream;
-            for _ in 0..EXIT_DRAIN_READS {
-                if !self.read_once(token) {
-                    break;
+    /// when its exit was seen. `now` dates a retry for a child that cannot be
+    /// reaped yet.
+    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time)> {
+        while let Some((run, seen)) = self.exited.pop_front() {
+            for stream in [STDOUT, STDERR] {
+                let token = run.0 << 2 | stream;
+                for _ in 0..EXIT_DRAIN_READS {
+                    if !self.read_once(token) {
+                        break;
+                    }
                 }
             }
+            let child = self.runs.get_mut(&run).expect("an exited child is watched");
+            if child.stop_group && child.stopping {
+                // Its group's id is still reserved by the unreaped child.
+                child.send(libc::SIGKILL);
+            }
+            let pidfd = child
+                .pidfd
+                .as_ref()
+                .expect("an exited child is not reaped yet");
+            let status = match sys::reap(pidfd.as_fd()) {
+                Reaped::Exited(code) => ExitStatus::Code(code),
+                Reaped::Signaled(signal) => ExitStatus::Signal(signal),
+                Reaped::Gone => ExitStatus::Unknown,
+                Reaped::Running => {
+                    // Keep it: giving up would leave a zombie nobody reaps.
+                    self.not_waitable.push((run, seen, now + REAP_RETRY));
+                    continue;
+                }
+            };
+            child.pidfd = None;
+            if child.is_done() {
+                self.runs.remove(&run);
+            }
+            return Some((run, status, seen));
         }
-        let child = self.runs.get_mut(&run).expect("an exited child is watched");
-        if child.stop_group && child.stopping {
-            // Its group's id is still reserved by the unreaped child.
-            child.send(libc::SIGKILL);
-        }
-        let pidfd = child
-            .pidfd
-            .take()
-            .expect("an exited child is not reaped yet");
-        let status = match sys::reap(pidfd.as_fd()) {
-            Reaped::Exited(code) => ExitStatus::Code(code),
-            Reaped::Signaled(signal) => ExitStatus::Signal(signal),
-            Reaped::Running | Reaped::Gone => ExitStatus::Unknown,
-        };
-        if child.is_done() {
-            self.runs.remove(&run);
-        }
-        Some((run, status, seen))
+        None
     }
 
     /// One read from the next ready pipe; false if none was ready.
@@ -340,6 +375,7 @@ impl Children {
         }
         self.runs.clear();
         self.exited.clear();
+        self.not_waitable.clear();
     }
 }
 

@@ -92,6 +92,7 @@ impl Engine {
             while let Ok(job) = jobs.try_recv() {
                 job(self);
             }
+            self.children.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
             // Every child reaped: done, whatever pipes grandchildren still hold.
@@ -116,7 +117,7 @@ impl Engine {
             if !self.children.flush() {
                 return;
             }
-            if let Some((run, status, seen)) = self.children.reap_next() {
+            if let Some((run, status, seen)) = self.children.reap_next(self.now()) {
                 // The exit counts from when epoll reported it: a loop that lags
                 // (a spawn storm, a busy machine) must not make an instant death
                 // look long-lived and so defeat the backoff.
@@ -133,7 +134,11 @@ impl Engine {
         if self.children.outbox_is_empty() && self.children.has_work() {
             return 0;
         }
-        match self.sup.poll_timeout() {
+        let next = match (self.sup.poll_timeout(), self.children.next_reap_retry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
             None => -1,
             Some(at) => {
                 let wait = at.saturating_sub(self.now());
