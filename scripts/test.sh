@@ -36,3 +36,12 @@ bindings/ruby/test.sh
 
 step "the README's examples are the tested files"
 scripts/check-readme.sh
+
+step "sanitizers and checkers: ASan+UBSan, TSan, valgrind, miri"
+scripts/sanitize.sh
+
+step "fuzzing, 10 s per target"
+scripts/fuzz.sh 10
+
+step "benchmark smoke run"
+bench/smoke.sh
