@@ -305,7 +305,10 @@ int procmon_set_max_restart_delay(procmon_t *pm, double seconds);
  * (NULL-terminated; argv[0] is the program, searched in the host's PATH when it
  * holds no '/'). `opts` may be NULL (inherit environment, cwd, uid and gid; stop
  * only the child, not its process group).
- * Everything is copied before the call returns.
+ * Everything is copied before the call returns. PATH and the inherited
+ * environment are read at each spawn (restarts too), on the monitor's thread:
+ * as in any threaded program, change the host's environment (setenv) only while
+ * no spawn can happen.
  *
  * If the service is running, the child has been spawned (or its spawn has
  * failed, reported by a SPAWN_FAILED event and retried with backoff) when the
