@@ -7,13 +7,17 @@ use super::event_loop::{self, Engine, Job};
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, EventFd, Interest, Spawner};
-use crossbeam_channel::{bounded, unbounded, Sender};
+use crossbeam_channel::{bounded, unbounded, Sender, TryRecvError};
 use parking_lot::Mutex;
 use std::os::fd::AsFd;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+/// How long a caller yields, runnable, for the event loop's answer before it sleeps.
+const YIELD_FOR_ANSWER: Duration = Duration::from_millis(2);
 
 /// State shared by the API's callers, the event loop and the callback thread.
 pub(crate) struct Shared {
@@ -62,7 +66,21 @@ impl Shared {
                 }
             }
         }))?;
-        answer.recv().unwrap_or_else(|_| {
+        // Most answers take a spawn (a few hundred µs): stay runnable meanwhile,
+        // yielding the core, so the answer is taken at once instead of after a
+        // scheduler wake-up behind the children that are starting.
+        let patience = Instant::now();
+        let answer = loop {
+            match answer.try_recv() {
+                Ok(result) => break Ok(result),
+                Err(TryRecvError::Disconnected) => break Err(()),
+                Err(TryRecvError::Empty) if patience.elapsed() < YIELD_FOR_ANSWER => {
+                    thread::yield_now()
+                }
+                Err(TryRecvError::Empty) => break answer.recv().map_err(|_| ()),
+            }
+        };
+        answer.unwrap_or_else(|_| {
             Err(if self.failed.load(Ordering::SeqCst) {
                 self.failure()
             } else {
