@@ -1,7 +1,7 @@
 //! Splitting a byte stream into lines, the seed's `LineReceiver` with
 //! `delimiter = b"\n"`, minus its loss: over-long lines are passed in pieces.
 
-use memchr::{memchr, memchr_iter};
+use memchr::memchr;
 
 /// The longest line passed whole; longer lines are passed in pieces of this size.
 pub const LINE_LIMIT: usize = 64 * 1024;
@@ -78,20 +78,16 @@ impl LineSplitter {
                 }
             }
         }
-        // The '\n's are found a batch at a time by one searcher (not one memchr
-        // call per line), into a buffer on the stack.
-        let mut ends = [0usize; 64];
-        loop {
-            let mut found = 0;
-            for offset in memchr_iter(b'\n', &chunk[start..]).take(ends.len()) {
-                ends[found] = start + offset;
-                found += 1;
-            }
-            if found == 0 {
-                break;
-            }
-            for &end in &ends[..found] {
-                // Every piece but the last is copied: its successor byte is data, not '\n'.
+        // The '\n's of each 64-byte block are found at once, as the bits of a
+        // mask, and taken from it lowest first: for short lines much cheaper than
+        // a search per line.
+        let mut block = start;
+        while block < chunk.len() {
+            let block_end = (block + 64).min(chunk.len());
+            let mut mask = newline_mask(&chunk[block..block_end]);
+            while mask != 0 {
+                let end = block + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
                 while end - start > self.limit {
                     self.scratch.clear();
                     self.scratch
@@ -104,6 +100,7 @@ impl LineSplitter {
                 emit(Line::new(&chunk[start..=end]));
                 start = end + 1;
             }
+            block = block_end;
         }
         self.extend_carry(&chunk[start..], &mut emit);
     }
@@ -137,6 +134,23 @@ impl LineSplitter {
         emit(Line::new(&self.carry));
         self.carry.clear();
     }
+}
+
+/// Bit i set when `block[i]` is a '\n' (`block` holds at most 64 bytes).
+fn newline_mask(block: &[u8]) -> u64 {
+    match <&[u8; 64]>::try_from(block) {
+        Ok(full) => full_block_mask(full),
+        Err(_) => block
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, &b)| mask | u64::from(b == b'\n') << i),
+    }
+}
+
+/// [`newline_mask`] of a whole block, with vector compares (SSE2 on x86_64):
+/// about 10 instructions per 64 bytes, where a search per line costs 60.
+fn full_block_mask(block: &[u8; 64]) -> u64 {
+    crate::sys::bytes::newline_mask_64(block)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! The thin system layer: every system call and raw pointer of the runtime, each
-//! behind a safe function with a `// SAFETY:` note. Linux only (epoll, eventfd,
-//! pidfd, close_range, clone).
+//! The thin system layer: every system call, raw pointer and CPU-specific
+//! instruction of the library, each behind a safe function with a `// SAFETY:`
+//! note. Linux only (epoll, eventfd, pidfd, close_range, clone); [`bytes`] is the
+//! one part the pure core uses (a vector byte search, no system call).
 
+pub mod bytes;
 mod epoll;
 mod eventfd;
 mod pipe;
