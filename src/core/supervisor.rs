@@ -147,8 +147,10 @@ enum Timer {
 pub struct Supervisor {
     settings: Settings,
     running: bool,
-    processes: IndexMap<Name, Process>,
-    runs: HashMap<RunId, Run>,
+    /// Boxed values: the tables keep up to twice the slots they use (growth by
+    /// doubling), and a slot of a pointer is a quarter of one of a `Process`.
+    processes: IndexMap<Name, Box<Process>>,
+    runs: HashMap<RunId, Box<Run>>,
     timers: BTreeSet<(Time, Timer)>,
     next_run: u64,
     next_process: ProcId,
@@ -204,7 +206,7 @@ impl Supervisor {
         self.next_process += 1;
         self.processes.insert(
             name.clone(),
-            Process {
+            Box::new(Process {
                 id,
                 spec,
                 delay: self.settings.min_restart_delay,
@@ -212,7 +214,7 @@ impl Supervisor {
                 restart_at: None,
                 starts: 0,
                 last_exit: None,
-            },
+            }),
         );
         if self.running {
             self.spawn(&name, now, host);
@@ -458,14 +460,14 @@ impl Supervisor {
                 process.starts += 1;
                 self.runs.insert(
                     id,
-                    Run {
+                    Box::new(Run {
                         name: name.clone(),
                         owner: Some(process.id),
                         pid,
                         started_at: now,
                         term_sent: false,
                         kill_at: None,
-                    },
+                    }),
                 );
                 host.event(Event::Started {
                     name: name.clone(),
