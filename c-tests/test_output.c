@@ -172,7 +172,10 @@ void test_streams_keep_their_order(void) {
 void test_flood_with_slow_callback_loses_nothing(void) {
   procmon_t *pm = setup();
   rec.slow_us = 20;
-  ASSERT_OK(procmon_set_min_restart_delay(pm, 30)); /* one run only */
+  /* One run only: the child waits on its pipe for the slow callback, so it may
+     live past the threshold; a long threshold keeps its restart delayed. */
+  ASSERT_OK(procmon_set_threshold(pm, 3600));
+  ASSERT_OK(procmon_set_min_restart_delay(pm, 30));
   ASSERT_OK(fx_add(pm, "flood", "lines", "30000"));
   WAIT_FOR(rec_count_events(&rec, "flood", PROCMON_EVENT_EXITED) >= 1);
   ASSERT_EQ_INT(rec_count_lines(&rec, "flood"), 30000);

@@ -1,87 +1,62 @@
-//! The callback thread: turns output chunks into lines and calls the callbacks,
-//! one at a time, in the order the event loop sent them.
+//! The callback thread: reads the children's pipes ([`Pipes`]), turns output
+//! into lines and calls the callbacks, one at a time; lifecycle events come
+//! from the event loop as messages, in order, and go out in that order.
 
-use super::callbacks::{Registry, Stream};
 use super::monitor::Shared;
-use crate::core::{Event, LineSplitter, Name};
-use crossbeam_channel::Receiver;
-use parking_lot::Mutex;
-use std::collections::HashMap;
+use super::pipes::{Pipes, WAKER};
+use crate::core::{Event, Name, RunId};
+use crate::sys::EpollEvent;
+use crossbeam_channel::{Receiver, TryRecvError};
+use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 /// What the event loop sends to the callback thread.
 pub(crate) enum Message {
-    /// Bytes read from one pipe (`pipe` identifies it for the monitor's life).
-    Output {
-        pipe: u64,
+    /// A run has started: its STARTED event, then its pipes (so none of its
+    /// lines can go out before its STARTED).
+    Started {
+        run: RunId,
         name: Name,
-        stream: Stream,
-        data: Vec<u8>,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+        event: Event,
     },
-    /// The pipe is closed: its last line, if unterminated, is due.
-    Closed {
-        pipe: u64,
-        name: Name,
-        stream: Stream,
-    },
+    /// A run's child has exited: what its pipes hold goes out before the next
+    /// message (its EXITED event).
+    Drain(RunId),
     Event(Event),
-    /// Nothing follows.
+    /// Nothing follows: deliver what the pipes hold and end.
     Stop,
 }
 
-/// How many messages may wait for the callback thread; with reads of at most
-/// 64 KiB this bounds the output in flight to 4 MiB.
-pub(crate) const QUEUE_DEPTH: usize = 64;
+/// How many messages may wait for the callback thread (small ones: output does
+/// not travel through the channel).
+pub(crate) const QUEUE_DEPTH: usize = 256;
 
-/// The size of one read from a pipe (a pipe's default capacity).
-pub(crate) const READ_SIZE: usize = 64 * 1024;
-
-/// Read buffers on their way back from the callback thread to the event loop, so
-/// that a big read is handed over without a copy and without a fresh allocation.
-#[derive(Default)]
-pub(crate) struct BufferPool {
-    free: Mutex<Vec<Vec<u8>>>,
-}
-
-impl BufferPool {
-    /// Buffers kept for reuse; more are freed (the channel bounds those in flight).
-    const KEEP: usize = 8;
-
-    /// An empty buffer with room for one read.
-    pub fn take(&self) -> Vec<u8> {
-        self.free
-            .lock()
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(READ_SIZE))
-    }
-
-    /// Returns a buffer whose data has been delivered.
-    pub fn give(&self, mut buffer: Vec<u8>) {
-        if buffer.capacity() == READ_SIZE {
-            buffer.clear();
-            let mut free = self.free.lock();
-            if free.len() < Self::KEEP {
-                free.push(buffer);
-            }
-        }
-    }
-}
+/// Pipe reads per turn before the messages get their turn again.
+const READS_PER_TURN: usize = 16;
 
 pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
-    let mut splitters: HashMap<u64, LineSplitter> = HashMap::new();
-    while let Ok(message) = messages.recv() {
-        shared.space_freed();
-        if matches!(message, Message::Stop) {
-            break;
-        }
-        let delivered = catch_unwind(AssertUnwindSafe(|| {
-            if let Some(buffer) = deliver(&shared.registry, &mut splitters, message) {
-                shared.buffers.give(buffer);
+    let mut pipes = Pipes::new();
+    let mut events = vec![EpollEvent::EMPTY; 256];
+    loop {
+        let timeout = if pipes.has_ready() { 0 } else { -1 };
+        // EINTR or a failure of the wait itself: look at the messages anyway.
+        let n = shared
+            .output_epoll()
+            .wait(&mut events, timeout)
+            .unwrap_or(0);
+        for event in &events[..n] {
+            match event.token() {
+                WAKER => shared.output_waker().drain(),
+                token => pipes.on_ready(token),
             }
-        }));
-        if delivered.is_err() {
-            shared.fail("a callback panicked");
+        }
+        match catch_unwind(AssertUnwindSafe(|| turn(&shared, &messages, &mut pipes))) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(_) => shared.fail("a callback panicked"),
         }
     }
     // When the monitor was freed from inside a callback, this thread finishes
@@ -91,30 +66,40 @@ pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
     }
 }
 
-/// Delivers one message; hands back the buffer of an output chunk for reuse.
-fn deliver(
-    registry: &Registry,
-    splitters: &mut HashMap<u64, LineSplitter>,
-    message: Message,
-) -> Option<Vec<u8>> {
-    match message {
-        Message::Output {
-            pipe,
-            name,
-            stream,
-            mut data,
-        } => {
-            let splitter = splitters.entry(pipe).or_default();
-            registry.deliver_lines(&name, stream, |sink| splitter.feed(&mut data, sink));
-            return Some(data);
-        }
-        Message::Closed { pipe, name, stream } => {
-            if let Some(mut splitter) = splitters.remove(&pipe) {
-                registry.deliver_lines(&name, stream, |sink| splitter.finish(sink));
+/// Handles every waiting message, then reads a few chunks; false once the
+/// event loop has said (or, by going away, implied) that nothing follows.
+fn turn(shared: &Shared, messages: &Receiver<Message>, pipes: &mut Pipes) -> bool {
+    let registry = &shared.registry;
+    loop {
+        let message = match messages.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => Message::Stop,
+        };
+        shared.space_freed();
+        match message {
+            Message::Started {
+                run,
+                name,
+                stdout,
+                stderr,
+                event,
+            } => {
+                registry.deliver_event(&event);
+                pipes.add(run, &name, stdout, stderr);
+            }
+            Message::Drain(run) => pipes.drain(run, registry),
+            Message::Event(event) => registry.deliver_event(&event),
+            Message::Stop => {
+                pipes.finish_all(registry);
+                return false;
             }
         }
-        Message::Event(event) => registry.deliver_event(&event),
-        Message::Stop => {}
     }
-    None
+    for _ in 0..READS_PER_TURN {
+        if !pipes.read_next(registry) {
+            break;
+        }
+    }
+    true
 }

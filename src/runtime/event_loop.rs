@@ -15,8 +15,8 @@ use std::time::Instant;
 /// Work the API sends to the loop: runs on the loop thread with the whole state.
 pub(crate) type Job = Box<dyn FnOnce(&mut Engine) + Send>;
 
-/// Reads per loop turn before jobs and timers get their turn again.
-const READS_PER_TURN: usize = 64;
+/// Reaps per loop turn before jobs and timers get their turn again.
+const REAPS_PER_TURN: usize = 64;
 /// Timers (restarts, KILLs) fired per loop turn: a spawn takes up to a
 /// millisecond, so a storm of due restarts leaves API calls waiting a few ms at
 /// most, not for the whole storm.
@@ -101,7 +101,6 @@ impl Engine {
                 && self.sup.live_runs() == 0
                 && !self.children.has_exits()
             {
-                self.children.close_all_pipes();
                 self.children.push(Message::Stop);
                 self.finished = true;
             }
@@ -111,21 +110,20 @@ impl Engine {
         }
     }
 
-    /// Reads pipes and reaps children while the callback thread keeps up.
+    /// Reaps children while the callback thread keeps up with the messages.
     fn pump(&mut self) {
-        for _ in 0..READS_PER_TURN {
+        for _ in 0..REAPS_PER_TURN {
             if !self.children.flush() {
                 return;
             }
-            if let Some((run, status, seen)) = self.children.reap_next(self.now()) {
-                // The exit counts from when epoll reported it: a loop that lags
-                // (a spawn storm, a busy machine) must not make an instant death
-                // look long-lived and so defeat the backoff.
-                let now = seen.min(self.now());
-                self.sup.exited(run, status, now, &mut self.children);
-            } else if !self.children.read_next() {
+            let Some((run, status, seen)) = self.children.reap_next(self.now()) else {
                 break;
-            }
+            };
+            // The exit counts from when epoll reported it: a loop that lags (a
+            // spawn storm, a busy machine) must not make an instant death look
+            // long-lived and so defeat the backoff.
+            let now = seen.min(self.now());
+            self.sup.exited(run, status, now, &mut self.children);
         }
         self.children.flush();
     }
@@ -166,5 +164,7 @@ pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, shared: Arc<Shared>) 
     shared.close_gate();
     while jobs.try_recv().is_ok() {}
     // Dropping the engine closes the channel: the callback thread ends after it
-    // has delivered what was sent.
+    // has delivered what was sent (woken, in case it sleeps).
+    drop(engine);
+    shared.output_waker().wake();
 }

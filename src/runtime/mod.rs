@@ -3,20 +3,23 @@
 //! A [`Monitor`] runs two threads, whatever the number of children:
 //!
 //! - the event loop ([`event_loop`]) owns the [`core::Supervisor`](crate::core::Supervisor)
-//!   and every child's descriptors ([`children`]); it waits on all pipes, all pidfds,
-//!   the waker and the next timer at once, and runs the API's commands;
-//! - the callback thread ([`delivery`]) splits output into lines and calls the
-//!   registered callbacks ([`callbacks`]), one at a time.
+//!   and every child's pidfd ([`children`]); it waits on all pidfds, the waker and
+//!   the next timer at once, spawns, and runs the API's commands;
+//! - the callback thread ([`delivery`]) reads the children's pipes ([`pipes`]),
+//!   splits output into lines and calls the registered callbacks ([`callbacks`]),
+//!   one at a time.
 //!
-//! Output and events travel from the first to the second through one bounded
-//! channel, in order. When it is full the loop stops reading pipes (the children
-//! block on them), so nothing is lost and memory stays bounded.
+//! Lifecycle events travel from the first to the second through one bounded
+//! channel, in order, each run's pipes with its STARTED event. The callback thread
+//! reads a pipe only when it can deliver its lines, so a child that writes faster
+//! waits on its pipe: nothing is lost and memory stays bounded.
 
 mod callbacks;
 mod children;
 mod delivery;
 mod event_loop;
 mod monitor;
+mod pipes;
 mod program;
 
 pub use callbacks::{EventCallback, LogCallback, Stream};

@@ -2,8 +2,9 @@
 
 use super::callbacks::{EventCallback, LogCallback, Registry};
 use super::children::{Children, WAKER};
-use super::delivery::{self, BufferPool, QUEUE_DEPTH};
+use super::delivery::{self, QUEUE_DEPTH};
 use super::event_loop::{self, Engine, Job};
+use super::pipes;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, EventFd, Interest, Spawner};
@@ -26,8 +27,11 @@ pub(crate) struct Shared {
     gate: Mutex<bool>,
     waker: EventFd,
     pub registry: Registry,
-    /// Read buffers handed back by the callback thread.
-    pub buffers: BufferPool,
+    /// The callback thread's epoll set: its waker and the children's pipes (the
+    /// event loop adds each pipe when it spawns the child).
+    output_epoll: Epoll,
+    /// Wakes the callback thread when messages are sent.
+    output_waker: EventFd,
     failed: AtomicBool,
     failure: Mutex<String>,
     /// The event loop waits for room in the channel to the callback thread.
@@ -40,6 +44,14 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn waker(&self) -> &EventFd {
         &self.waker
+    }
+
+    pub fn output_epoll(&self) -> &Epoll {
+        &self.output_epoll
+    }
+
+    pub fn output_waker(&self) -> &EventFd {
+        &self.output_waker
     }
 
     /// Runs `f` on the event loop and waits for its result.
@@ -172,6 +184,11 @@ impl Monitor {
         epoll
             .add(waker.as_fd(), Interest::Readable, WAKER)
             .map_err(system("epoll_ctl"))?;
+        let output_epoll = Epoll::new().map_err(system("epoll_create1"))?;
+        let output_waker = EventFd::new().map_err(system("eventfd"))?;
+        output_epoll
+            .add(output_waker.as_fd(), Interest::Readable, pipes::WAKER)
+            .map_err(system("epoll_ctl"))?;
         let spawner = Spawner::new().map_err(system("open /dev/null"))?;
         let (jobs, job_queue) = unbounded();
         let (messages, message_queue) = bounded(QUEUE_DEPTH);
@@ -180,7 +197,8 @@ impl Monitor {
             gate: Mutex::new(true),
             waker,
             registry: Registry::default(),
-            buffers: BufferPool::default(),
+            output_epoll,
+            output_waker,
             failed: AtomicBool::new(false),
             failure: Mutex::new(String::new()),
             wants_space: AtomicBool::new(false),
@@ -210,6 +228,7 @@ impl Monitor {
             Ok(handle) => handle,
             Err(e) => {
                 // The engine (and the channel's sender) went with the closure.
+                shared.output_waker.wake();
                 let _ = callbacks.join();
                 return Err(Error::system(
                     "starting the event loop thread",
