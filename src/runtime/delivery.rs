@@ -42,11 +42,16 @@ pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
     let mut events = vec![EpollEvent::EMPTY; 256];
     loop {
         let timeout = if pipes.has_ready() { 0 } else { -1 };
-        // EINTR or a failure of the wait itself: look at the messages anyway.
-        let n = shared
-            .output_epoll()
-            .wait(&mut events, timeout)
-            .unwrap_or(0);
+        let n = match shared.output_epoll().wait(&mut events, timeout) {
+            Ok(n) => n,
+            Err(errno) => {
+                // Not expected of a valid epoll set. Stop everything, and keep
+                // serving the messages until the end, polling instead of spinning.
+                shared.fail(&format!("epoll_wait on the callback thread: errno {errno}"));
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                0
+            }
+        };
         for event in &events[..n] {
             match event.token() {
                 WAKER => shared.output_waker().drain(),
