@@ -9,7 +9,8 @@
 //!   loop thread, the callback thread, spawning, pipes, reaping, timers. Its system
 //!   calls go through the thin [`sys`] layer.
 //! - [`core`]: sans-I/O logic: the restart policy, the per-process state machine,
-//!   the line splitter, `describe`. No threads, no libc, no clock: time is an input.
+//!   the line splitter, `describe`. No threads, no libc, no clock: time is an input
+//!   (the splitter's vector byte search is the one piece it takes from [`sys`]).
 
 pub mod core;
 pub mod error;

@@ -1,6 +1,6 @@
-//! The event loop thread: one `epoll_wait` on the waker, every pidfd and every
-//! pipe, with the supervisor's next timer as its timeout. No polling tick: an idle
-//! monitor sleeps until something happens.
+//! The event loop thread: one `epoll_wait` on the waker and every pidfd, with the
+//! supervisor's next timer as its timeout (the pipes are the callback thread's).
+//! No polling tick: an idle monitor sleeps until something happens.
 
 use super::children::{Children, WAKER};
 use super::delivery::Message;
