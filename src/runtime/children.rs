@@ -6,7 +6,7 @@
 use super::callbacks::Stream;
 use super::delivery::Message;
 use super::monitor::Shared;
-use super::pipes;
+use super::pipes::{self, RunPipes};
 use super::program;
 use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, Reaped, Spawner};
@@ -64,7 +64,7 @@ pub(crate) struct Children {
     outbox: Outbox,
     /// The pipes of the child just spawned, handed over with its STARTED event
     /// (which the supervisor reports right after the spawn).
-    just_spawned: Option<(RunId, Name, OwnedFd, OwnedFd)>,
+    just_spawned: Option<RunPipes>,
 }
 
 impl Children {
@@ -211,7 +211,12 @@ impl Children {
             },
         );
         if watched.is_ok() {
-            self.just_spawned = Some((run, name.clone(), spawned.stdout, spawned.stderr));
+            self.just_spawned = Some(RunPipes {
+                run,
+                name: name.clone(),
+                stdout: spawned.stdout,
+                stderr: spawned.stderr,
+            });
         }
         watched
     }
@@ -279,15 +284,7 @@ impl Host for Children {
 
     fn event(&mut self, event: Event) {
         let message = match (event, self.just_spawned.take()) {
-            (event @ Event::Started { .. }, Some((run, name, stdout, stderr))) => {
-                Message::Started {
-                    run,
-                    name,
-                    stdout,
-                    stderr,
-                    event,
-                }
-            }
+            (event @ Event::Started { .. }, Some(pipes)) => Message::Started { pipes, event },
             (event, spawned) => {
                 debug_assert!(spawned.is_none(), "a spawn not followed by STARTED");
                 Message::Event(event)

@@ -3,11 +3,10 @@
 //! from the event loop as messages, in order, and go out in that order.
 
 use super::monitor::Shared;
-use super::pipes::{Pipes, WAKER};
-use crate::core::{Event, Name, RunId};
+use super::pipes::{Pipes, RunPipes, WAKER};
+use crate::core::{Event, RunId};
 use crate::sys::EpollEvent;
 use crossbeam_channel::{Receiver, TryRecvError};
-use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -16,10 +15,7 @@ pub(crate) enum Message {
     /// A run has started: its STARTED event, then its pipes (so none of its
     /// lines can go out before its STARTED).
     Started {
-        run: RunId,
-        name: Name,
-        stdout: OwnedFd,
-        stderr: OwnedFd,
+        pipes: RunPipes,
         event: Event,
     },
     /// A run's child has exited: what its pipes hold goes out before the next
@@ -83,15 +79,9 @@ fn turn(shared: &Shared, messages: &Receiver<Message>, pipes: &mut Pipes) -> boo
         };
         shared.space_freed();
         match message {
-            Message::Started {
-                run,
-                name,
-                stdout,
-                stderr,
-                event,
-            } => {
+            Message::Started { pipes: new, event } => {
                 registry.deliver_event(&event);
-                pipes.add(run, &name, stdout, stderr);
+                pipes.add(new);
             }
             Message::Drain(run) => pipes.drain(run, registry),
             Message::Event(event) => registry.deliver_event(&event),

@@ -27,6 +27,15 @@ pub(crate) fn token(run: RunId, stream: Stream) -> u64 {
     run.0 << 2 | stream as u64
 }
 
+/// A new run's pipes, on their way from the event loop (which spawned the child)
+/// to this set, with the run's STARTED event.
+pub(crate) struct RunPipes {
+    pub run: RunId,
+    pub name: Name,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
 /// One run's pipes (boxed in the map: most of a table's slots are slack).
 struct Run {
     name: Name,
@@ -75,7 +84,13 @@ impl Pipes {
 
     /// Takes over a new run's pipes. Both are read at once: what the child wrote
     /// before this point raised no event that this set could act on.
-    pub fn add(&mut self, run: RunId, name: &Name, stdout: OwnedFd, stderr: OwnedFd) {
+    pub fn add(&mut self, new: RunPipes) {
+        let RunPipes {
+            run,
+            name,
+            stdout,
+            stderr,
+        } = new;
         let pipe = |fd| {
             Some(Pipe {
                 fd,
@@ -86,7 +101,7 @@ impl Pipes {
         self.runs.insert(
             run,
             Box::new(Run {
-                name: name.clone(),
+                name,
                 pipes: [pipe(stdout), pipe(stderr)],
             }),
         );
