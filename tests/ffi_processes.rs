@@ -995,3 +995,56 @@ os.kill(os.getpid(), signal.SIGKILL)
         exited.pid
     );
 }
+
+/// Records like the fixture, and blocks for 0.6 s on the line "block".
+unsafe extern "C" fn record_line_blocking_once(
+    userdata: *mut c_void,
+    name: *const c_char,
+    stream: procmon_stream_t,
+    line: *const c_char,
+    len: usize,
+) {
+    // SAFETY: the arguments are the library's, valid during this call.
+    unsafe { record_line(userdata, name, stream, line, len) };
+    // SAFETY: `line` holds `len` bytes during the call.
+    if unsafe { std::slice::from_raw_parts(line.cast::<u8>(), len) } == b"block" {
+        thread::sleep(Duration::from_millis(600));
+    }
+}
+
+/// A child's last line reaches the callback before its EXITED, even when the
+/// line and the exit are both pending while the callback thread is busy: "x"
+/// writes "last" and exits while a callback for "busy" blocks, so its pipe's
+/// data and its EXITED are both waiting when the callback thread comes back.
+#[test]
+fn the_last_line_comes_before_exited_when_both_wait() {
+    let fx = Fixture::new();
+    assert_eq!(procmon_set_min_restart_delay(fx.pm, 60.0), OK);
+    assert_eq!(procmon_set_threshold(fx.pm, 3600.0), OK);
+    let ud = Arc::as_ptr(&fx.rec) as *mut c_void;
+    assert_eq!(
+        procmon_set_log_callback(fx.pm, Some(record_line_blocking_once), ud),
+        OK
+    );
+    assert_eq!(
+        fx.add_sh("x", "echo first; sleep 0.4; echo last; exit 3"),
+        OK
+    );
+    assert!(fx.wait_line("x", "first"));
+    assert_eq!(
+        fx.add_sh("busy", "sleep 0.1; echo block; exec sleep 60"),
+        OK
+    );
+    assert!(fx.wait_events("x", PROCMON_EVENT_EXITED, 1));
+    let order: Vec<String> = fx
+        .rec
+        .of("x")
+        .into_iter()
+        .filter_map(|r| match r {
+            Rec::Line { bytes, .. } => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Rec::Event(ev) if ev.kind == PROCMON_EVENT_EXITED => Some("EXITED".into()),
+            Rec::Event(_) => None,
+        })
+        .collect();
+    assert_eq!(order, ["first", "last", "EXITED"]);
+}
