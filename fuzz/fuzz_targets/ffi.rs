@@ -357,26 +357,14 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             15 => {
-                let cb: procmon_log_fn = if input.byte() & 1 != 0 {
-                    None
-                } else {
-                    Some(on_line)
-                };
-                check(
-                    procmon_set_log_callback(target, cb, 0x5eed as *mut c_void),
-                    "set_log_callback",
-                );
+                let cb: procmon_log_fn = (input.byte() & 1 == 0).then_some(on_line);
+                let rc = procmon_set_log_callback(target, cb, 0x5eed as *mut c_void);
+                check(rc, "set_log_callback");
             }
             16 => {
-                let cb: procmon_event_fn = if input.byte() & 1 != 0 {
-                    None
-                } else {
-                    Some(on_event)
-                };
-                check(
-                    procmon_set_event_callback(target, cb, 0x5eed as *mut c_void),
-                    "set_event_callback",
-                );
+                let cb: procmon_event_fn = (input.byte() & 1 == 0).then_some(on_event);
+                let rc = procmon_set_event_callback(target, cb, 0x5eed as *mut c_void);
+                check(rc, "set_event_callback");
             }
             17 => {
                 let code = input.u64() as c_int;

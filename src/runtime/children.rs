@@ -15,9 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-/// The epoll token of the waker; a child's pidfd has `run << 2 | PIDFD`.
+/// The epoll token of the waker; a child's pidfd has its run id plus one.
 pub(crate) const WAKER: u64 = 0;
-const PIDFD: u64 = 1;
 /// How long a child whose pidfd fired but which cannot be reaped yet waits
 /// before the next try (see [`Children::not_waitable`]).
 const REAP_RETRY: Time = Time::from_millis(10);
@@ -53,8 +52,8 @@ pub(crate) struct Children {
     epoll: Epoll,
     spawner: Spawner,
     runs: HashMap<RunId, Child>,
-    /// Children whose pidfd fired, to reap once their output is read, with when
-    /// it was seen (their uptime ends there, not when the loop gets to them).
+    /// Children whose pidfd fired, to reap, with when it was seen (their uptime
+    /// ends there, not when the loop gets to them).
     exited: VecDeque<(RunId, Time)>,
     /// Exited children that waitid does not report yet, with when to try again:
     /// a zombie that another process traces (a debugger, LeakSanitizer's
@@ -95,10 +94,7 @@ impl Children {
 
     /// Notes that epoll reported the pidfd `token` readable at `now`.
     pub fn on_ready(&mut self, token: u64, now: Time) {
-        if token & 3 != PIDFD {
-            return;
-        }
-        let run = RunId(token >> 2);
+        let run = RunId(token - 1);
         if let Some(child) = self.runs.get_mut(&run) {
             if !child.exit_seen {
                 child.exit_seen = true;
@@ -186,11 +182,7 @@ impl Children {
         let output = self.outbox.shared.output_epoll();
         let watched = self
             .epoll
-            .add(
-                spawned.pidfd.as_fd(),
-                Interest::ReadableEdge,
-                run.0 << 2 | PIDFD,
-            )
+            .add(spawned.pidfd.as_fd(), Interest::ReadableEdge, run.0 + 1)
             .and_then(|()| {
                 let stdout = pipes::token(run, Stream::Stdout);
                 output.add(spawned.stdout.as_fd(), Interest::ReadableEdge, stdout)
