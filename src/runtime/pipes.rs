@@ -189,13 +189,15 @@ impl Pipes {
         self.buffer.clear();
         match sys::read_append(pipe.fd.as_fd(), &mut self.buffer) {
             ReadOutcome::Data(_) => {
-                let mut splitter = pipe.pending.take().map_or_else(Default::default, |s| *s);
+                let splitter = pipe.pending.get_or_insert_with(Default::default);
                 let data = &mut self.buffer;
                 registry.deliver_lines(&entry.name, stream_of(index), |sink| {
                     splitter.feed(data, sink)
                 });
-                if splitter.pending() > 0 {
-                    pipe.pending = Some(Box::new(splitter));
+                // A flood keeps its splitter (most reads end mid-line); a quiet
+                // pipe whose lines are whole holds none.
+                if splitter.pending() == 0 {
+                    pipe.pending = None;
                 }
                 true
             }
