@@ -5,6 +5,7 @@
 //! a fake reactor. A bug in the backoff is fixed here and tested here.
 
 mod describe;
+mod host;
 mod lines;
 mod policy;
 mod settings;
@@ -15,13 +16,12 @@ mod supervisor;
 mod seed_tests;
 
 pub use describe::python_repr;
+pub use host::{Event, ExitStatus, Host, RunId, Signal};
 pub use lines::{Line, LineSplitter, LINE_LIMIT};
 pub use policy::{next_restart, Restart};
 pub use settings::{seconds, Settings};
 pub use spec::{Name, ProcessSpec};
-pub use supervisor::{
-    Event, ExitStatus, Host, ProcessInfo, ProcessState, RunId, Signal, Supervisor,
-};
+pub use supervisor::{ProcessInfo, ProcessState, Supervisor};
 
 /// A point on a monotonic clock, as the time elapsed since an arbitrary origin.
 pub type Time = std::time::Duration;

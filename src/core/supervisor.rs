@@ -1,88 +1,18 @@
 //! The seed's `ProcessMonitor` as a state machine: commands and observations go in
 //! with the current time, spawns, signals and events go out through a [`Host`].
+//!
+//! Inside, a process is a small [`ProcId`] and a run a [`RunId`]: names are for the
+//! API's edge, so timers and runs never look a name up in the middle of a
+//! transition. Each process's state is one [`State`] with its data.
 
-use super::{next_restart, python_repr, Name, ProcessSpec, Settings, Time};
+use super::{
+    next_restart, python_repr, Event, ExitStatus, Host, Name, ProcessSpec, RunId, Settings, Signal,
+    Time,
+};
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::IndexMap;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
-
-/// Identifies one run (one spawn) of a process, unique for the supervisor's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub u64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    Term,
-    Kill,
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Through `exit()`, with this status.
-    Code(i32),
-    /// Through this signal.
-    Signal(i32),
-    /// Unknown: someone else reaped the child.
-    Unknown,
-}
-
-impl ExitStatus {
-    /// The C API's `exit_code`: the status for `exit()`, otherwise -1.
-    pub fn code(&self) -> i32 {
-        match self {
-            ExitStatus::Code(code) => *code,
-            _ => -1,
-        }
-    }
-
-    /// The C API's `signal`: the signal number, otherwise 0.
-    pub fn signal(&self) -> i32 {
-        match self {
-            ExitStatus::Signal(signal) => *signal,
-            _ => 0,
-        }
-    }
-}
-
-/// A lifecycle event, in the order the callbacks must see it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    Started {
-        name: Name,
-        pid: i32,
-    },
-    Exited {
-        name: Name,
-        pid: i32,
-        status: ExitStatus,
-        uptime: Duration,
-    },
-    SpawnFailed {
-        name: Name,
-        errno: i32,
-    },
-    RestartScheduled {
-        name: Name,
-        delay: Duration,
-    },
-    /// KILL sent because the kill time ran out.
-    Killed {
-        name: Name,
-        pid: i32,
-    },
-}
-
-/// The outside world, as the seed's reactor: spawns, signals, and hears events.
-pub trait Host {
-    /// Starts `spec` as run `run`: its pid, or the errno of the failure.
-    fn spawn(&mut self, run: RunId, name: &Name, spec: &ProcessSpec) -> Result<i32, i32>;
-    /// Signals a run that has not been reported as exited yet. False when the child
-    /// had already exited (the seed's `ProcessExitedAlready`): nothing was sent.
-    fn signal(&mut self, run: RunId, signal: Signal) -> bool;
-    fn event(&mut self, event: Event);
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcessState {
@@ -111,15 +41,40 @@ pub struct ProcessInfo {
     pub last_exit: Option<ExitStatus>,
 }
 
-type ProcId = u64;
+/// A monitored process, inside the supervisor (names are for the API's edge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct ProcId(u32);
+
+/// Where a process is in its life, with what that phase needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Not running, no restart scheduled.
+    Stopped,
+    /// Its child runs.
+    Running(RunId),
+    /// Its child has been asked to stop and has not exited yet.
+    Stopping(RunId),
+    /// Its restart is due at this time.
+    Backoff(Time),
+}
+
+impl State {
+    /// The run of the child, while there is one.
+    fn run(self) -> Option<RunId> {
+        match self {
+            State::Running(run) | State::Stopping(run) => Some(run),
+            State::Stopped | State::Backoff(_) => None,
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Process {
-    id: ProcId,
+    name: Name,
     spec: ProcessSpec,
+    state: State,
+    /// The seed's `delay[name]`.
     delay: Duration,
-    run: Option<RunId>,
-    restart_at: Option<Time>,
     starts: u64,
     last_exit: Option<ExitStatus>,
 }
@@ -131,13 +86,12 @@ struct Run {
     owner: Option<ProcId>,
     pid: i32,
     started_at: Time,
-    term_sent: bool,
     kill_at: Option<Time>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    Restart(Name),
+    Restart(ProcId),
     Kill(RunId),
 }
 
@@ -147,13 +101,17 @@ enum Timer {
 pub struct Supervisor {
     settings: Settings,
     running: bool,
+    /// The monitor is being freed: nothing starts any more.
+    closing: bool,
+    /// The monitored names, in the order they were added.
+    names: IndexMap<Name, ProcId>,
     /// Boxed values: the tables keep up to twice the slots they use (growth by
-    /// doubling), and a slot of a pointer is a quarter of one of a `Process`.
-    processes: IndexMap<Name, Box<Process>>,
+    /// doubling), and a slot of a pointer is a fraction of one of a `Process`.
+    processes: HashMap<ProcId, Box<Process>>,
     runs: HashMap<RunId, Box<Run>>,
     timers: BTreeSet<(Time, Timer)>,
     next_run: u64,
-    next_process: ProcId,
+    next_process: u32,
 }
 
 impl Supervisor {
@@ -162,7 +120,9 @@ impl Supervisor {
         Supervisor {
             settings,
             running: false,
-            processes: IndexMap::new(),
+            closing: false,
+            names: IndexMap::new(),
+            processes: HashMap::new(),
             runs: HashMap::new(),
             timers: BTreeSet::new(),
             next_run: 1,
@@ -183,6 +143,11 @@ impl Supervisor {
         self.running
     }
 
+    /// Whether [`shut_down`](Self::shut_down) was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
     /// Runs not yet reported as exited, removed names' included.
     pub fn live_runs(&self) -> usize {
         self.runs.len()
@@ -196,28 +161,27 @@ impl Supervisor {
         now: Time,
         host: &mut impl Host,
     ) -> Result<()> {
-        if self.processes.contains_key(&name) {
+        self.open()?;
+        if self.names.contains_key(&name) {
             return Err(Error::new(
                 ErrorKind::Exists,
                 format!("a process named {name:?} is already monitored: remove it first"),
             ));
         }
-        let id = self.next_process;
+        let id = ProcId(self.next_process);
         self.next_process += 1;
-        self.processes.insert(
-            name.clone(),
-            Box::new(Process {
-                id,
-                spec,
-                delay: self.settings.min_restart_delay,
-                run: None,
-                restart_at: None,
-                starts: 0,
-                last_exit: None,
-            }),
-        );
+        self.names.insert(name.clone(), id);
+        let process = Process {
+            name,
+            spec,
+            state: State::Stopped,
+            delay: self.settings.min_restart_delay,
+            starts: 0,
+            last_exit: None,
+        };
+        self.processes.insert(id, Box::new(process));
         if self.running {
-            self.spawn(&name, now, host);
+            self.spawn(id, now, host);
         }
         Ok(())
     }
@@ -225,15 +189,12 @@ impl Supervisor {
     /// The seed's `removeProcess`: stops the child and forgets the name. The last
     /// run still reports KILLED (if needed) and EXITED, and is never restarted.
     pub fn remove(&mut self, name: &str, now: Time, host: &mut impl Host) -> Result<()> {
-        self.stop_process(name, now, host)?;
-        let (name, process) = self
-            .processes
-            .shift_remove_entry(name)
-            .expect("stop_process found it");
-        if let Some(at) = process.restart_at {
-            self.timers.remove(&(at, Timer::Restart(name)));
-        }
-        if let Some(run) = process.run.and_then(|run| self.runs.get_mut(&run)) {
+        let id = self.id(name)?;
+        self.stop_id(id, now, host);
+        self.cancel_restart(id);
+        self.names.shift_remove(name);
+        let process = self.processes.remove(&id).expect("a named process");
+        if let Some(run) = process.state.run().and_then(|run| self.runs.get_mut(&run)) {
             run.owner = None;
         }
         Ok(())
@@ -242,63 +203,57 @@ impl Supervisor {
     /// The seed's `startProcess`: spawns the child unless it is running. A scheduled
     /// restart is replaced by this start.
     pub fn start_process(&mut self, name: &str, now: Time, host: &mut impl Host) -> Result<()> {
-        let process = self
-            .processes
-            .get_mut(name)
-            .ok_or_else(|| Error::not_found(name))?;
-        if process.run.is_some() {
-            return Ok(());
-        }
-        let name = self.cancel_restart(name);
-        self.spawn(&name, now, host);
+        let id = self.id(name)?;
+        self.open()?;
+        self.start_id(id, now, host);
         Ok(())
     }
 
     /// The seed's `stopProcess`: TERM now, KILL after the kill time if the child is
     /// still alive. No-op if it is not running (a scheduled restart stays).
     pub fn stop_process(&mut self, name: &str, now: Time, host: &mut impl Host) -> Result<()> {
-        let process = self
-            .processes
-            .get(name)
-            .ok_or_else(|| Error::not_found(name))?;
-        if let Some(id) = process.run {
-            let alive = host.signal(id, Signal::Term);
-            let run = self.runs.get_mut(&id).expect("a process's run is live");
-            run.term_sent = true;
-            // As the seed: no KILL is scheduled for a child that had already exited.
-            if alive && run.kill_at.is_none() {
-                let at = now + self.settings.kill_time;
-                run.kill_at = Some(at);
-                self.timers.insert((at, Timer::Kill(id)));
-            }
+        let id = self.id(name)?;
+        self.stop_id(id, now, host);
+        Ok(())
+    }
+
+    /// The seed's `startService` (refused once the monitor shuts down).
+    pub fn start_service(&mut self, now: Time, host: &mut impl Host) -> Result<()> {
+        self.open()?;
+        self.running = true;
+        for id in self.ids() {
+            self.start_id(id, now, host);
         }
         Ok(())
     }
 
-    /// The seed's `startService`.
+    /// The seed's `startService`; a no-op once the monitor shuts down.
     pub fn start(&mut self, now: Time, host: &mut impl Host) {
-        self.running = true;
-        for name in self.names() {
-            self.start_process(name.as_str(), now, host)
-                .expect("a listed name");
-        }
+        let _ = self.start_service(now, host);
     }
 
     /// The seed's `stopService`: cancels every scheduled restart, stops every child.
     pub fn stop(&mut self, now: Time, host: &mut impl Host) {
         self.running = false;
-        for name in self.names() {
-            self.cancel_restart(name.as_str());
-            self.stop_process(name.as_str(), now, host)
-                .expect("a listed name");
+        for id in self.ids() {
+            self.cancel_restart(id);
+            self.stop_id(id, now, host);
+        }
+    }
+
+    /// The monitor is being freed: the service stops, and from now on nothing is
+    /// added or started (those calls answer [`ErrorKind::State`]).
+    pub fn shut_down(&mut self, now: Time, host: &mut impl Host) {
+        if !self.closing {
+            self.closing = true;
+            self.stop(now, host);
         }
     }
 
     /// The seed's `restartAll`: `stop_process` for every process.
     pub fn restart_all(&mut self, now: Time, host: &mut impl Host) {
-        for name in self.names() {
-            self.stop_process(name.as_str(), now, host)
-                .expect("a listed name");
+        for id in self.ids() {
+            self.stop_id(id, now, host);
         }
     }
 
@@ -317,23 +272,25 @@ impl Supervisor {
             status,
             uptime,
         });
-        let Some(process) = self.processes.get_mut(&run.name) else {
+        let Some(owner) = run.owner else {
             return;
         };
-        if run.owner != Some(process.id) || process.run != Some(id) {
+        let settings = self.settings;
+        let process = self.process_mut(owner);
+        if process.state.run() != Some(id) {
             return;
         }
-        process.run = None;
+        process.state = State::Stopped;
         process.last_exit = Some(status);
-        let restart = next_restart(Some(uptime), process.delay, &self.settings);
+        let restart = next_restart(Some(uptime), process.delay, &settings);
         process.delay = restart.next_delay;
         if !self.running {
             return;
         }
         if restart.wait.is_zero() {
-            self.spawn(&run.name, now, host);
+            self.spawn(owner, now, host);
         } else {
-            self.schedule_restart(&run.name, restart.wait, now, host);
+            self.schedule_restart(owner, restart.wait, now, host);
         }
     }
 
@@ -355,18 +312,15 @@ impl Supervisor {
         }
         for timer in due {
             match timer {
-                Timer::Restart(name) => {
-                    let process = self
-                        .processes
-                        .get_mut(&name)
-                        .expect("a restart timer's process");
-                    process.restart_at = None;
-                    if process.run.is_none() {
-                        self.spawn(&name, now, host);
+                Timer::Restart(id) => {
+                    let process = self.process_mut(id);
+                    if let State::Backoff(_) = process.state {
+                        process.state = State::Stopped;
+                        self.spawn(id, now, host);
                     }
                 }
                 Timer::Kill(id) => {
-                    let run = self.runs.get_mut(&id).expect("a kill timer's run");
+                    let run = self.runs.get_mut(&id).expect("a kill timer's run is live");
                     run.kill_at = None;
                     if host.signal(id, Signal::Kill) {
                         host.event(Event::Killed {
@@ -381,27 +335,20 @@ impl Supervisor {
 
     /// The current pid of `name`, or 0 when it is not running.
     pub fn pid(&self, name: &str) -> Result<i32> {
-        let process = self
-            .processes
-            .get(name)
-            .ok_or_else(|| Error::not_found(name))?;
-        Ok(process.run.map_or(0, |id| self.runs[&id].pid))
+        let process = self.process(self.id(name)?);
+        Ok(process.state.run().map_or(0, |run| self.runs[&run].pid))
     }
 
     pub fn info(&self, name: &str, now: Time) -> Result<ProcessInfo> {
-        let process = self
-            .processes
-            .get(name)
-            .ok_or_else(|| Error::not_found(name))?;
-        let run = process.run.map(|id| &self.runs[&id]);
-        let state = match run {
-            Some(run) if run.term_sent => ProcessState::Stopping,
-            Some(_) => ProcessState::Running,
-            None if process.restart_at.is_some() => ProcessState::Backoff,
-            None => ProcessState::Stopped,
-        };
+        let process = self.process(self.id(name)?);
+        let run = process.state.run().map(|run| &self.runs[&run]);
         Ok(ProcessInfo {
-            state,
+            state: match process.state {
+                State::Stopped => ProcessState::Stopped,
+                State::Running(_) => ProcessState::Running,
+                State::Stopping(_) => ProcessState::Stopping,
+                State::Backoff(_) => ProcessState::Backoff,
+            },
             pid: run.map_or(0, |run| run.pid),
             starts: process.starts,
             uptime: run.map_or(Duration::ZERO, |run| now.saturating_sub(run.started_at)),
@@ -413,10 +360,10 @@ impl Supervisor {
     /// The seed's `__repr__`: `<ProcessMonitor 'foo'(1:2): ['arg1', 'arg2'] 'bar': ['x']>`.
     pub fn describe(&self) -> String {
         let entries: Vec<String> = self
-            .processes
+            .names
             .iter()
-            .map(|(name, process)| {
-                let spec = &process.spec;
+            .map(|(name, id)| {
+                let spec = &self.process(*id).spec;
                 let mut ids = spec.uid().map(|uid| uid.to_string()).unwrap_or_default();
                 if let Some(gid) = spec.gid() {
                     ids += &format!(":{gid}");
@@ -444,75 +391,117 @@ impl Supervisor {
 
     /// The monitored names, in the order they were added.
     pub fn names(&self) -> Vec<Name> {
-        self.processes.keys().cloned().collect()
+        self.names.keys().cloned().collect()
     }
 
-    fn spawn(&mut self, name: &Name, now: Time, host: &mut impl Host) {
-        let id = RunId(self.next_run);
+    /// The one refusal of a monitor that is shutting down.
+    fn open(&self) -> Result<()> {
+        if self.closing {
+            return Err(Error::state("the monitor is shutting down"));
+        }
+        Ok(())
+    }
+
+    /// The id of a monitored name: the one not-found answer.
+    fn id(&self, name: &str) -> Result<ProcId> {
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::not_found(name))
+    }
+
+    /// The ids of every process, in the order they were added.
+    fn ids(&self) -> Vec<ProcId> {
+        self.names.values().copied().collect()
+    }
+
+    /// A process by id. Ids held by runs and timers are live: a removal clears them.
+    fn process(&self, id: ProcId) -> &Process {
+        &self.processes[&id]
+    }
+
+    fn process_mut(&mut self, id: ProcId) -> &mut Process {
+        self.processes.get_mut(&id).expect("a live process id")
+    }
+
+    /// Spawns `id` unless its child runs; a scheduled restart is replaced by it.
+    fn start_id(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        if self.process(id).state.run().is_none() {
+            self.cancel_restart(id);
+            self.spawn(id, now, host);
+        }
+    }
+
+    /// TERM to `id`'s child if it has one, and KILL after the kill time.
+    fn stop_id(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        let kill_time = self.settings.kill_time;
+        let process = self.processes.get_mut(&id).expect("a live process id");
+        let Some(run_id) = process.state.run() else {
+            return;
+        };
+        process.state = State::Stopping(run_id);
+        let alive = host.signal(run_id, Signal::Term);
+        let run = self.runs.get_mut(&run_id).expect("a process's run is live");
+        // As the seed: no KILL is scheduled for a child that had already exited.
+        if alive && run.kill_at.is_none() {
+            let at = now + kill_time;
+            run.kill_at = Some(at);
+            self.timers.insert((at, Timer::Kill(run_id)));
+        }
+    }
+
+    fn spawn(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        let run_id = RunId(self.next_run);
         self.next_run += 1;
-        let process = self
-            .processes
-            .get_mut(name)
-            .expect("spawn of a monitored name");
-        match host.spawn(id, name, &process.spec) {
+        let settings = self.settings;
+        let process = self.processes.get_mut(&id).expect("a live process id");
+        match host.spawn(run_id, &process.name, &process.spec) {
             Ok(pid) => {
-                process.run = Some(id);
+                process.state = State::Running(run_id);
                 process.starts += 1;
-                self.runs.insert(
-                    id,
-                    Box::new(Run {
-                        name: name.clone(),
-                        owner: Some(process.id),
-                        pid,
-                        started_at: now,
-                        term_sent: false,
-                        kill_at: None,
-                    }),
-                );
-                host.event(Event::Started {
+                let name = process.name.clone();
+                let run = Run {
                     name: name.clone(),
+                    owner: Some(id),
                     pid,
-                });
+                    started_at: now,
+                    kill_at: None,
+                };
+                self.runs.insert(run_id, Box::new(run));
+                host.event(Event::Started { name, pid });
             }
             Err(errno) => {
                 host.event(Event::SpawnFailed {
-                    name: name.clone(),
+                    name: process.name.clone(),
                     errno,
                 });
-                let restart = next_restart(None, process.delay, &self.settings);
+                let restart = next_restart(None, process.delay, &settings);
                 process.delay = restart.next_delay;
                 if self.running {
                     // Always through a timer, even a zero one, so that a spawn that
                     // keeps failing cannot starve the caller.
-                    self.schedule_restart(name, restart.wait, now, host);
+                    self.schedule_restart(id, restart.wait, now, host);
                 }
             }
         }
     }
 
-    fn schedule_restart(&mut self, name: &Name, wait: Duration, now: Time, host: &mut impl Host) {
+    fn schedule_restart(&mut self, id: ProcId, wait: Duration, now: Time, host: &mut impl Host) {
+        self.cancel_restart(id);
         let at = now + wait;
-        let process = self.processes.get_mut(name).expect("a monitored name");
-        if let Some(old) = process.restart_at.replace(at) {
-            self.timers.remove(&(old, Timer::Restart(name.clone())));
-        }
-        self.timers.insert((at, Timer::Restart(name.clone())));
-        host.event(Event::RestartScheduled {
-            name: name.clone(),
-            delay: wait,
-        });
+        let process = self.process_mut(id);
+        process.state = State::Backoff(at);
+        let name = process.name.clone();
+        self.timers.insert((at, Timer::Restart(id)));
+        host.event(Event::RestartScheduled { name, delay: wait });
     }
 
-    /// Cancels `name`'s scheduled restart, if any; returns the name.
-    fn cancel_restart(&mut self, name: &str) -> Name {
-        let (name, process) = self
-            .processes
-            .get_key_value_mut(name)
-            .map(|(name, process)| (name.clone(), process))
-            .expect("a monitored name");
-        if let Some(at) = process.restart_at.take() {
-            self.timers.remove(&(at, Timer::Restart(name.clone())));
+    /// Cancels `id`'s scheduled restart, if any.
+    fn cancel_restart(&mut self, id: ProcId) {
+        let process = self.process_mut(id);
+        if let State::Backoff(at) = process.state {
+            process.state = State::Stopped;
+            self.timers.remove(&(at, Timer::Restart(id)));
         }
-        name
     }
 }
