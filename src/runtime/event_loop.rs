@@ -27,7 +27,6 @@ pub(crate) struct Engine {
     pub sup: Supervisor,
     pub children: Children,
     origin: Instant,
-    shutting_down: bool,
     /// `Stop` has been queued for the callback thread: leave once it is sent.
     finished: bool,
 }
@@ -38,7 +37,6 @@ impl Engine {
             sup,
             children,
             origin: Instant::now(),
-            shutting_down: false,
             finished: false,
         }
     }
@@ -53,24 +51,10 @@ impl Engine {
         f(&mut self.sup, now, &mut self.children)
     }
 
-    /// Like [`act`](Self::act), refused once the monitor is shutting down.
-    pub fn act_unless_shutting_down<R>(
-        &mut self,
-        f: impl FnOnce(&mut Supervisor, Time, &mut Children) -> Result<R>,
-    ) -> Result<R> {
-        if self.shutting_down {
-            return Err(Error::state("the monitor is shutting down"));
-        }
-        self.act(f)
-    }
-
     /// `procmon_free`: stop the service and every child; the loop ends once all
     /// are reaped and their output delivered.
     pub fn begin_shutdown(&mut self) {
-        if !self.shutting_down {
-            self.shutting_down = true;
-            self.act(|sup, now, children| sup.stop(now, children));
-        }
+        self.act(|sup, now, children| sup.shut_down(now, children));
     }
 
     fn serve(&mut self, jobs: &Receiver<Job>, shared: &Shared) -> Result<()> {
@@ -96,7 +80,7 @@ impl Engine {
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
             // Every child reaped: done, whatever pipes grandchildren still hold.
-            if self.shutting_down
+            if self.sup.is_closing()
                 && !self.finished
                 && self.sup.live_runs() == 0
                 && !self.children.has_exits()

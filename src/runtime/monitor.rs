@@ -287,9 +287,8 @@ impl Monitor {
     /// spawn has failed) when this returns.
     pub fn add_process(&self, name: &str, spec: ProcessSpec) -> Result<()> {
         let name = Name::new(name)?;
-        self.shared.call(move |engine| {
-            engine.act_unless_shutting_down(|sup, now, children| sup.add(name, spec, now, children))
-        })
+        self.shared
+            .call(move |engine| engine.act(|sup, now, children| sup.add(name, spec, now, children)))
     }
 
     /// Stops the child and forgets the name.
@@ -303,9 +302,7 @@ impl Monitor {
     pub fn start_process(&self, name: &str) -> Result<()> {
         let name = name.to_owned();
         self.shared.call(move |engine| {
-            engine.act_unless_shutting_down(|sup, now, children| {
-                sup.start_process(&name, now, children)
-            })
+            engine.act(|sup, now, children| sup.start_process(&name, now, children))
         })
     }
 
@@ -326,12 +323,8 @@ impl Monitor {
 
     /// The seed's `startService`.
     pub fn start(&self) -> Result<()> {
-        self.shared.call(|engine| {
-            engine.act_unless_shutting_down(|sup, now, children| {
-                sup.start(now, children);
-                Ok(())
-            })
-        })
+        self.shared
+            .call(|engine| engine.act(|sup, now, children| sup.start_service(now, children)))
     }
 
     /// The seed's `stopService`; returns without waiting.
