@@ -13,14 +13,16 @@ mod spec;
 mod supervisor;
 
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod seed_tests;
 
 pub use describe::python_repr;
-pub use host::{Event, ExitStatus, Host, RunId, Signal};
+pub use host::{Event, ExitFlags, ExitStatus, Host, Report, RunId, Signal};
 pub use lines::{Line, LineSplitter, LINE_LIMIT};
-pub use policy::{next_restart, Restart};
+pub use policy::{judge_exit, next_restart, Restart, StartLog, StopReason, Verdict};
 pub use settings::{seconds, Settings};
-pub use spec::{Name, ProcessSpec};
+pub use spec::{check_signal, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
 pub use supervisor::{ProcessInfo, ProcessState, Supervisor};
 
 /// A point on a monotonic clock, as the time elapsed since an arbitrary origin.

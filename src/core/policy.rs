@@ -1,6 +1,9 @@
-//! The restart policy of the seed's `connectionLost`, as a pure function.
+//! The rules that decide what follows an exit and whether a start may be made:
+//! the seed's backoff (`connectionLost`), the per-process restart policies and
+//! the start limit, as pure functions of their inputs.
 
-use super::Settings;
+use super::{ExitFlags, ExitStatus, ProcessSpec, RestartPolicy, Settings, StartLimit, Time};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// What to do after a run ended.
@@ -25,6 +28,82 @@ pub fn next_restart(uptime: Option<Duration>, delay: Duration, settings: &Settin
             wait: delay,
             next_delay: delay.saturating_mul(2).min(settings.max_restart_delay),
         },
+    }
+}
+
+/// Why a run was asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// `stop_process`, `stop`, `remove` or `free`: under ON_FAILURE and NEVER the
+    /// process stays stopped.
+    Stop,
+    /// `restart_all`: a restart follows, whatever the policy.
+    Restart,
+}
+
+/// What an exit means, and whether a restart follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub flags: ExitFlags,
+    pub restart: bool,
+}
+
+/// Judges an exit by the process's spec: its flags (EXPECTED, REQUESTED,
+/// CORE_DUMPED, STATUS_UNKNOWN) and whether its policy restarts it. Whether the
+/// service runs is the caller's to add.
+pub fn judge_exit(spec: &ProcessSpec, status: ExitStatus, stop: Option<StopReason>) -> Verdict {
+    let mut flags = ExitFlags::default();
+    if stop.is_some() {
+        flags |= ExitFlags::REQUESTED;
+    }
+    let success = match status {
+        ExitStatus::Code(code) => spec.success_codes().contains(&code),
+        ExitStatus::Signal(signal) | ExitStatus::Dumped(signal) => {
+            stop.is_some() && signal == spec.stop_signal()
+        }
+        ExitStatus::Unknown => false,
+    };
+    if success {
+        flags |= ExitFlags::EXPECTED;
+    }
+    match status {
+        ExitStatus::Dumped(_) => flags |= ExitFlags::CORE_DUMPED,
+        ExitStatus::Unknown => flags |= ExitFlags::STATUS_UNKNOWN,
+        _ => {}
+    }
+    let restart = match (stop, spec.restart()) {
+        (Some(StopReason::Restart), _) | (_, RestartPolicy::Always) => true,
+        (Some(StopReason::Stop), _) | (_, RestartPolicy::Never) => false,
+        (None, RestartPolicy::OnFailure) => !success,
+    };
+    Verdict { flags, restart }
+}
+
+/// The times of a process's recent starts, for its start limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartLog(VecDeque<Time>);
+
+impl StartLog {
+    /// Records a start at `now` if `limit` allows one; false (nothing recorded)
+    /// when `limit.burst` starts were made within the last `limit.interval`.
+    pub fn admit(&mut self, limit: &StartLimit, now: Time) -> bool {
+        while self
+            .0
+            .front()
+            .is_some_and(|&at| now.saturating_sub(at) >= limit.interval)
+        {
+            self.0.pop_front();
+        }
+        if self.0.len() >= limit.burst as usize {
+            return false;
+        }
+        self.0.push_back(now);
+        true
+    }
+
+    /// A fresh count.
+    pub fn clear(&mut self) {
+        self.0.clear();
     }
 }
 

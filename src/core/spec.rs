@@ -8,6 +8,9 @@ use std::ffi::{CStr, CString};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
+
+use super::Settings;
 
 /// A process name: non-empty UTF-8 without NUL. Cheap to clone; also kept
 /// NUL-terminated so it can be handed to C callbacks without a copy.
@@ -87,27 +90,103 @@ impl fmt::Display for Name {
 }
 
 /// The parameters of one monitored process (the seed's `_Process`): argv, and
-/// optionally the environment, working directory, uid and gid, and whether a stop
-/// reaches the child's process group.
+/// optionally how to spawn it (environment, working directory, uid, gid, resource
+/// limits) and how to supervise it (restart policy, success codes, start limit,
+/// stop signal, and the monitor's timings overridden for it alone).
 ///
-/// Kept small, as there is one per monitored process: the options most processes
-/// never set live in a box of their own, allocated only when one is set.
+/// Kept small, as there is one per monitored process: the settings most processes
+/// never set live in a box of their own, allocated only when one is set. A
+/// process added with defaults follows the monitor's settings, even later ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
     argv: Box<[CString]>,
-    options: Option<Box<SpawnOptions>>,
+    options: Option<Box<Options>>,
 }
 
+/// What a process does after its child exits (API.md "Restart policies").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// The seed: every exit is followed by a restart.
+    #[default]
+    Always,
+    /// A restart unless the exit is a success.
+    OnFailure,
+    /// No exit is followed by a restart.
+    Never,
+}
+
+/// At most `burst` starts within any `interval`; past it the process gives up,
+/// and is tried again `retry_after` later (never, when zero) with a fresh count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartLimit {
+    pub burst: u32,
+    pub interval: Duration,
+    pub retry_after: Duration,
+}
+
+/// A resource limit applied in the child before exec (`setrlimit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    /// An `RLIMIT_*` number (Linux's: 0 to 15).
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// The highest `RLIMIT_*` number, `RLIMIT_RTTIME`.
+const LAST_RESOURCE: i32 = 15;
+/// The highest signal number, `SIGRTMAX`.
+const LAST_SIGNAL: i32 = 64;
+const SIGKILL: i32 = 9;
+const SIGTERM: i32 = 15;
+const SIGSTOP: i32 = 19;
+
 /// What [`ProcessSpec`] holds beyond argv; all unset by default.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct SpawnOptions {
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Options {
     env: Option<Vec<CString>>,
+    /// Set (`Some`) or removed (`None`) on top of the base environment, in order.
+    env_vars: Vec<(CString, Option<CString>)>,
     cwd: Option<CString>,
     uid: Option<u32>,
     gid: Option<u32>,
+    rlimits: Vec<Rlimit>,
     /// Stopping signals the child's whole process group.
     stop_group: bool,
+    restart: RestartPolicy,
+    /// Exit statuses that count as success.
+    success_codes: Vec<i32>,
+    stop_signal: i32,
+    start_limit: Option<StartLimit>,
+    /// The monitor's settings, overridden for this process where set.
+    threshold: Option<Duration>,
+    kill_time: Option<Duration>,
+    restart_delays: Option<(Duration, Duration)>,
 }
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            env: None,
+            env_vars: Vec::new(),
+            cwd: None,
+            uid: None,
+            gid: None,
+            rlimits: Vec::new(),
+            stop_group: false,
+            restart: RestartPolicy::Always,
+            success_codes: vec![0],
+            stop_signal: SIGTERM,
+            start_limit: None,
+            threshold: None,
+            kill_time: None,
+            restart_delays: None,
+        }
+    }
+}
+
+/// The defaults, for the accessors of a spec without options.
+static DEFAULTS: std::sync::LazyLock<Options> = std::sync::LazyLock::new(Options::default);
 
 fn c_string(bytes: Vec<u8>, what: &str) -> Result<CString> {
     CString::new(bytes).map_err(|_| Error::invalid(format!("{what} contains a NUL byte")))
@@ -141,8 +220,12 @@ impl ProcessSpec {
         })
     }
 
-    fn options_mut(&mut self) -> &mut SpawnOptions {
+    fn options_mut(&mut self) -> &mut Options {
         self.options.get_or_insert_with(Box::default)
+    }
+
+    fn options(&self) -> &Options {
+        self.options.as_deref().unwrap_or(&DEFAULTS)
     }
 
     /// The child's whole environment as `KEY=VALUE` entries (an empty list is an
@@ -169,6 +252,40 @@ impl ProcessSpec {
         Ok(self)
     }
 
+    /// The inherited environment again (the default).
+    pub fn with_inherited_env(mut self) -> ProcessSpec {
+        if self.options.is_some() {
+            self.options_mut().env = None;
+        }
+        self
+    }
+
+    /// Sets `key` to `value` on top of the base environment (inherited or given),
+    /// or removes it (`None`). A later call for the same key replaces an earlier one.
+    pub fn with_env_var(
+        mut self,
+        key: impl Into<Vec<u8>>,
+        value: Option<impl Into<Vec<u8>>>,
+    ) -> Result<ProcessSpec> {
+        let key = c_string(key.into(), "the environment variable's name")?;
+        if key.is_empty() {
+            return Err(Error::invalid("the environment variable's name is empty"));
+        }
+        if key.as_bytes().contains(&b'=') {
+            return Err(Error::invalid(format!(
+                "the environment variable's name {:?} holds '='",
+                String::from_utf8_lossy(key.as_bytes())
+            )));
+        }
+        let value = value
+            .map(|v| c_string(v.into(), "the environment variable's value"))
+            .transpose()?;
+        let vars = &mut self.options_mut().env_vars;
+        vars.retain(|(k, _)| *k != key);
+        vars.push((key, value));
+        Ok(self)
+    }
+
     pub fn with_cwd(mut self, cwd: impl Into<Vec<u8>>) -> Result<ProcessSpec> {
         let cwd = c_string(cwd.into(), "the working directory")?;
         if cwd.is_empty() {
@@ -176,6 +293,14 @@ impl ProcessSpec {
         }
         self.options_mut().cwd = Some(cwd);
         Ok(self)
+    }
+
+    /// The inherited working directory again (the default).
+    pub fn with_inherited_cwd(mut self) -> ProcessSpec {
+        if self.options.is_some() {
+            self.options_mut().cwd = None;
+        }
+        self
     }
 
     pub fn with_uid(mut self, uid: u32) -> ProcessSpec {
@@ -188,6 +313,16 @@ impl ProcessSpec {
         self
     }
 
+    /// The user and group: `None` inherits.
+    pub fn with_user(mut self, uid: Option<u32>, gid: Option<u32>) -> ProcessSpec {
+        if uid.is_some() || gid.is_some() || self.options.is_some() {
+            let options = self.options_mut();
+            options.uid = uid;
+            options.gid = gid;
+        }
+        self
+    }
+
     /// Whether stopping the child signals its whole process group (its own
     /// children too) rather than the child alone.
     pub fn with_process_group_stop(mut self, stop_group: bool) -> ProcessSpec {
@@ -195,6 +330,90 @@ impl ProcessSpec {
             self.options_mut().stop_group = stop_group;
         }
         self
+    }
+
+    /// A resource limit for the child; a later one for the same resource replaces it.
+    pub fn with_rlimit(mut self, resource: i32, soft: u64, hard: u64) -> Result<ProcessSpec> {
+        if !(0..=LAST_RESOURCE).contains(&resource) {
+            return Err(Error::invalid(format!(
+                "rlimit resource {resource} is not an RLIMIT_* value (0 to {LAST_RESOURCE})"
+            )));
+        }
+        if soft > hard {
+            return Err(Error::invalid(format!(
+                "rlimit {resource}: the soft limit {soft} is above the hard limit {hard}"
+            )));
+        }
+        let resource = resource as u32;
+        let rlimits = &mut self.options_mut().rlimits;
+        rlimits.retain(|r| r.resource != resource);
+        rlimits.push(Rlimit {
+            resource,
+            soft,
+            hard,
+        });
+        Ok(self)
+    }
+
+    pub fn with_restart(mut self, policy: RestartPolicy) -> ProcessSpec {
+        if policy != RestartPolicy::Always || self.options.is_some() {
+            self.options_mut().restart = policy;
+        }
+        self
+    }
+
+    /// The exit statuses that count as success (default: 0 alone).
+    pub fn with_success_codes(mut self, codes: impl Into<Vec<i32>>) -> ProcessSpec {
+        self.options_mut().success_codes = codes.into();
+        self
+    }
+
+    /// What a stop sends first (default SIGTERM); KILL follows after the kill time.
+    pub fn with_stop_signal(mut self, signal: i32) -> Result<ProcessSpec> {
+        check_signal(signal, "the stop signal")?;
+        if signal == SIGKILL || signal == SIGSTOP {
+            return Err(Error::invalid(format!(
+                "the stop signal cannot be {} (it cannot be caught, and KILL follows anyway)",
+                if signal == SIGKILL {
+                    "SIGKILL"
+                } else {
+                    "SIGSTOP"
+                }
+            )));
+        }
+        self.options_mut().stop_signal = signal;
+        Ok(self)
+    }
+
+    /// At most `burst` starts within any `interval` (`burst` 0: no limit).
+    pub fn with_start_limit(mut self, limit: StartLimit) -> ProcessSpec {
+        self.options_mut().start_limit = (limit.burst > 0).then_some(limit);
+        self
+    }
+
+    /// This process's threshold, instead of the monitor's.
+    pub fn with_threshold(mut self, threshold: Duration) -> ProcessSpec {
+        self.options_mut().threshold = Some(threshold);
+        self
+    }
+
+    /// This process's kill time, instead of the monitor's.
+    pub fn with_kill_time(mut self, kill_time: Duration) -> ProcessSpec {
+        self.options_mut().kill_time = Some(kill_time);
+        self
+    }
+
+    /// This process's restart delays, instead of the monitor's.
+    pub fn with_restart_delays(mut self, min: Duration, max: Duration) -> Result<ProcessSpec> {
+        if min > max {
+            return Err(Error::invalid(format!(
+                "the minimum restart delay ({} s) is above the maximum ({} s)",
+                min.as_secs_f64(),
+                max.as_secs_f64()
+            )));
+        }
+        self.options_mut().restart_delays = Some((min, max));
+        Ok(self)
     }
 
     pub fn argv(&self) -> &[CString] {
@@ -206,24 +425,75 @@ impl ProcessSpec {
     }
 
     pub fn env(&self) -> Option<&[CString]> {
-        self.options.as_ref()?.env.as_deref()
+        self.options().env.as_deref()
+    }
+
+    /// Variables set or removed on top of [`env`](Self::env) (or the host's).
+    pub fn env_vars(&self) -> &[(CString, Option<CString>)] {
+        &self.options().env_vars
     }
 
     pub fn cwd(&self) -> Option<&CStr> {
-        self.options.as_ref()?.cwd.as_deref()
+        self.options().cwd.as_deref()
     }
 
     pub fn uid(&self) -> Option<u32> {
-        self.options.as_ref()?.uid
+        self.options().uid
     }
 
     pub fn gid(&self) -> Option<u32> {
-        self.options.as_ref()?.gid
+        self.options().gid
+    }
+
+    pub fn rlimits(&self) -> &[Rlimit] {
+        &self.options().rlimits
     }
 
     pub fn stops_process_group(&self) -> bool {
-        self.options.as_ref().is_some_and(|o| o.stop_group)
+        self.options().stop_group
     }
+
+    pub fn restart(&self) -> RestartPolicy {
+        self.options().restart
+    }
+
+    pub fn success_codes(&self) -> &[i32] {
+        &self.options().success_codes
+    }
+
+    pub fn stop_signal(&self) -> i32 {
+        self.options().stop_signal
+    }
+
+    pub fn start_limit(&self) -> Option<StartLimit> {
+        self.options().start_limit
+    }
+
+    /// The monitor's settings with this process's overrides applied.
+    pub fn settings(&self, monitor: &Settings) -> Settings {
+        let Some(options) = self.options.as_deref() else {
+            return *monitor;
+        };
+        let (min, max) = options
+            .restart_delays
+            .unwrap_or((monitor.min_restart_delay, monitor.max_restart_delay));
+        Settings {
+            threshold: options.threshold.unwrap_or(monitor.threshold),
+            kill_time: options.kill_time.unwrap_or(monitor.kill_time),
+            min_restart_delay: min,
+            max_restart_delay: max,
+        }
+    }
+}
+
+/// A signal number: 1 to 64. `what` names the setting in the error.
+pub fn check_signal(signal: i32, what: &str) -> Result<()> {
+    if !(1..=LAST_SIGNAL).contains(&signal) {
+        return Err(Error::invalid(format!(
+            "{what} {signal} is not a signal number (1 to {LAST_SIGNAL})"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! transition. Each process's state is one [`State`] with its data.
 
 use super::{
-    next_restart, python_repr, Event, ExitStatus, Host, Name, ProcessSpec, RunId, Settings, Signal,
-    Time,
+    judge_exit, next_restart, python_repr, ExitStatus, Host, Name, ProcessSpec, Report, RunId,
+    Settings, Signal, StartLog, StopReason, Time,
 };
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::IndexMap;
@@ -23,6 +23,8 @@ pub enum ProcessState {
     Stopping,
     /// Exited (or failed to spawn), restart scheduled.
     Backoff,
+    /// The start limit was reached; retried later only with `retry_after`.
+    Failed,
 }
 
 /// A consistent snapshot of one process.
@@ -56,6 +58,8 @@ enum State {
     Stopping(RunId),
     /// Its restart is due at this time.
     Backoff(Time),
+    /// It gave up (its start limit), and is tried again at this time, if any.
+    Failed(Option<Time>),
 }
 
 impl State {
@@ -63,7 +67,7 @@ impl State {
     fn run(self) -> Option<RunId> {
         match self {
             State::Running(run) | State::Stopping(run) => Some(run),
-            State::Stopped | State::Backoff(_) => None,
+            State::Stopped | State::Backoff(_) | State::Failed(_) => None,
         }
     }
 }
@@ -77,16 +81,27 @@ struct Process {
     delay: Duration,
     starts: u64,
     last_exit: Option<ExitStatus>,
+    /// Its recent starts, when its spec has a start limit.
+    start_log: Option<Box<StartLog>>,
 }
 
 #[derive(Debug)]
 struct Run {
     name: Name,
-    /// The process this run belongs to; `None` once the name was removed.
-    owner: Option<ProcId>,
+    owner: Owner,
     pid: i32,
     started_at: Time,
     kill_at: Option<Time>,
+    /// Why it was asked to stop, once it was.
+    stop: Option<StopReason>,
+}
+
+/// Whose run it is.
+#[derive(Debug)]
+enum Owner {
+    Process(ProcId),
+    /// Its name was removed: the run ends alone, judged by the spec it had.
+    Removed(Box<ProcessSpec>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -172,10 +187,11 @@ impl Supervisor {
         self.next_process += 1;
         self.names.insert(name.clone(), id);
         let process = Process {
+            delay: spec.settings(&self.settings).min_restart_delay,
+            start_log: spec.start_limit().map(|_| Box::default()),
             name,
             spec,
             state: State::Stopped,
-            delay: self.settings.min_restart_delay,
             starts: 0,
             last_exit: None,
         };
@@ -190,12 +206,12 @@ impl Supervisor {
     /// run still reports KILLED (if needed) and EXITED, and is never restarted.
     pub fn remove(&mut self, name: &str, now: Time, host: &mut impl Host) -> Result<()> {
         let id = self.id(name)?;
-        self.stop_id(id, now, host);
+        self.stop_id(id, StopReason::Stop, now, host);
         self.cancel_restart(id);
         self.names.shift_remove(name);
         let process = self.processes.remove(&id).expect("a named process");
         if let Some(run) = process.state.run().and_then(|run| self.runs.get_mut(&run)) {
-            run.owner = None;
+            run.owner = Owner::Removed(Box::new(process.spec));
         }
         Ok(())
     }
@@ -209,12 +225,23 @@ impl Supervisor {
         Ok(())
     }
 
-    /// The seed's `stopProcess`: TERM now, KILL after the kill time if the child is
-    /// still alive. No-op if it is not running (a scheduled restart stays).
+    /// The seed's `stopProcess`: the stop signal (TERM) now, KILL after the kill
+    /// time if the child is still alive. No-op if it is not running (a scheduled
+    /// restart stays). Under ON_FAILURE and NEVER the process then stays stopped.
     pub fn stop_process(&mut self, name: &str, now: Time, host: &mut impl Host) -> Result<()> {
         let id = self.id(name)?;
-        self.stop_id(id, now, host);
+        self.stop_id(id, StopReason::Stop, now, host);
         Ok(())
+    }
+
+    /// The run of `name`'s child and its pid, to signal it; `State` when it has
+    /// no child.
+    pub fn current_run(&self, name: &str) -> Result<(RunId, i32)> {
+        let process = self.process(self.id(name)?);
+        match process.state.run() {
+            Some(run) => Ok((run, self.runs[&run].pid)),
+            None => Err(Error::state(format!("{name:?} is not running"))),
+        }
     }
 
     /// The seed's `startService` (refused once the monitor shuts down).
@@ -237,7 +264,7 @@ impl Supervisor {
         self.running = false;
         for id in self.ids() {
             self.cancel_restart(id);
-            self.stop_id(id, now, host);
+            self.stop_id(id, StopReason::Stop, now, host);
         }
     }
 
@@ -250,10 +277,11 @@ impl Supervisor {
         }
     }
 
-    /// The seed's `restartAll`: `stop_process` for every process.
+    /// The seed's `restartAll`: `stop_process` for every process, each restarted
+    /// afterwards whatever its policy.
     pub fn restart_all(&mut self, now: Time, host: &mut impl Host) {
         for id in self.ids() {
-            self.stop_id(id, now, host);
+            self.stop_id(id, StopReason::Restart, now, host);
         }
     }
 
@@ -266,25 +294,33 @@ impl Supervisor {
             self.timers.remove(&(at, Timer::Kill(id)));
         }
         let uptime = now.saturating_sub(run.started_at);
-        host.event(Event::Exited {
+        let (owner, spec) = match &run.owner {
+            Owner::Process(owner) => (Some(*owner), &self.process(*owner).spec),
+            Owner::Removed(spec) => (None, &**spec),
+        };
+        let verdict = judge_exit(spec, status, run.stop);
+        host.report(Report::Exited {
+            run: id,
             name: run.name.clone(),
             pid: run.pid,
             status,
             uptime,
+            flags: verdict.flags,
         });
-        let Some(owner) = run.owner else {
+        let Some(owner) = owner else {
             return;
         };
         let settings = self.settings;
         let process = self.process_mut(owner);
-        if process.state.run() != Some(id) {
-            return;
-        }
         process.state = State::Stopped;
         process.last_exit = Some(status);
-        let restart = next_restart(Some(uptime), process.delay, &settings);
+        let restart = next_restart(
+            Some(uptime),
+            process.delay,
+            &process.spec.settings(&settings),
+        );
         process.delay = restart.next_delay;
-        if !self.running {
+        if !self.running || !verdict.restart {
             return;
         }
         if restart.wait.is_zero() {
@@ -314,16 +350,24 @@ impl Supervisor {
             match timer {
                 Timer::Restart(id) => {
                     let process = self.process_mut(id);
-                    if let State::Backoff(_) = process.state {
-                        process.state = State::Stopped;
-                        self.spawn(id, now, host);
+                    match process.state {
+                        State::Backoff(_) => {}
+                        State::Failed(Some(_)) => {
+                            // Tried again with a fresh count.
+                            if let Some(log) = &mut process.start_log {
+                                log.clear();
+                            }
+                        }
+                        _ => continue,
                     }
+                    process.state = State::Stopped;
+                    self.spawn(id, now, host);
                 }
                 Timer::Kill(id) => {
                     let run = self.runs.get_mut(&id).expect("a kill timer's run is live");
                     run.kill_at = None;
                     if host.signal(id, Signal::Kill) {
-                        host.event(Event::Killed {
+                        host.report(Report::Killed {
                             name: run.name.clone(),
                             pid: run.pid,
                         });
@@ -348,6 +392,7 @@ impl Supervisor {
                 State::Running(_) => ProcessState::Running,
                 State::Stopping(_) => ProcessState::Stopping,
                 State::Backoff(_) => ProcessState::Backoff,
+                State::Failed(_) => ProcessState::Failed,
             },
             pid: run.map_or(0, |run| run.pid),
             starts: process.starts,
@@ -424,24 +469,32 @@ impl Supervisor {
         self.processes.get_mut(&id).expect("a live process id")
     }
 
-    /// Spawns `id` unless its child runs; a scheduled restart is replaced by it.
+    /// Spawns `id` unless its child runs; a scheduled restart is replaced by it,
+    /// and a process that gave up starts again with a fresh count.
     fn start_id(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
-        if self.process(id).state.run().is_none() {
-            self.cancel_restart(id);
-            self.spawn(id, now, host);
+        let process = self.process_mut(id);
+        if process.state.run().is_some() {
+            return;
         }
+        if let (State::Failed(_), Some(log)) = (process.state, &mut process.start_log) {
+            log.clear();
+        }
+        self.cancel_restart(id);
+        self.process_mut(id).state = State::Stopped;
+        self.spawn(id, now, host);
     }
 
-    /// TERM to `id`'s child if it has one, and KILL after the kill time.
-    fn stop_id(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
-        let kill_time = self.settings.kill_time;
+    /// The stop signal to `id`'s child if it has one, and KILL after the kill time.
+    fn stop_id(&mut self, id: ProcId, reason: StopReason, now: Time, host: &mut impl Host) {
         let process = self.processes.get_mut(&id).expect("a live process id");
         let Some(run_id) = process.state.run() else {
             return;
         };
+        let kill_time = process.spec.settings(&self.settings).kill_time;
         process.state = State::Stopping(run_id);
-        let alive = host.signal(run_id, Signal::Term);
+        let alive = host.signal(run_id, Signal::from_number(process.spec.stop_signal()));
         let run = self.runs.get_mut(&run_id).expect("a process's run is live");
+        run.stop = Some(reason);
         // As the seed: no KILL is scheduled for a child that had already exited.
         if alive && run.kill_at.is_none() {
             let at = now + kill_time;
@@ -455,6 +508,19 @@ impl Supervisor {
         self.next_run += 1;
         let settings = self.settings;
         let process = self.processes.get_mut(&id).expect("a live process id");
+        if let (Some(limit), Some(log)) = (process.spec.start_limit(), &mut process.start_log) {
+            if !log.admit(&limit, now) {
+                let retry = (!limit.retry_after.is_zero()).then_some(limit.retry_after);
+                let at = retry.map(|wait| now + wait);
+                process.state = State::Failed(at);
+                let name = process.name.clone();
+                if let Some(at) = at {
+                    self.timers.insert((at, Timer::Restart(id)));
+                }
+                host.report(Report::GaveUp { name, retry });
+                return;
+            }
+        }
         match host.spawn(run_id, &process.name, &process.spec) {
             Ok(pid) => {
                 process.state = State::Running(run_id);
@@ -462,19 +528,25 @@ impl Supervisor {
                 let name = process.name.clone();
                 let run = Run {
                     name: name.clone(),
-                    owner: Some(id),
+                    owner: Owner::Process(id),
                     pid,
                     started_at: now,
                     kill_at: None,
+                    stop: None,
                 };
                 self.runs.insert(run_id, Box::new(run));
-                host.event(Event::Started { name, pid });
+                host.report(Report::Started {
+                    run: run_id,
+                    name,
+                    pid,
+                });
             }
             Err(errno) => {
-                host.event(Event::SpawnFailed {
+                host.report(Report::SpawnFailed {
                     name: process.name.clone(),
                     errno,
                 });
+                let settings = process.spec.settings(&settings);
                 let restart = next_restart(None, process.delay, &settings);
                 process.delay = restart.next_delay;
                 if self.running {
@@ -493,15 +565,23 @@ impl Supervisor {
         process.state = State::Backoff(at);
         let name = process.name.clone();
         self.timers.insert((at, Timer::Restart(id)));
-        host.event(Event::RestartScheduled { name, delay: wait });
+        host.report(Report::RestartScheduled { name, delay: wait });
     }
 
-    /// Cancels `id`'s scheduled restart, if any.
+    /// Cancels `id`'s scheduled restart (or retry, if it gave up), if any.
     fn cancel_restart(&mut self, id: ProcId) {
         let process = self.process_mut(id);
-        if let State::Backoff(at) = process.state {
-            process.state = State::Stopped;
-            self.timers.remove(&(at, Timer::Restart(id)));
-        }
+        let at = match process.state {
+            State::Backoff(at) => {
+                process.state = State::Stopped;
+                at
+            }
+            State::Failed(Some(at)) => {
+                process.state = State::Failed(None);
+                at
+            }
+            _ => return,
+        };
+        self.timers.remove(&(at, Timer::Restart(id)));
     }
 }

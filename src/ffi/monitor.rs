@@ -244,6 +244,7 @@ pub extern "C" fn procmon_process_info(
                 ProcessState::Running => procmon_state_t::PROCMON_STATE_RUNNING,
                 ProcessState::Stopping => procmon_state_t::PROCMON_STATE_STOPPING,
                 ProcessState::Backoff => procmon_state_t::PROCMON_STATE_BACKOFF,
+                ProcessState::Failed => procmon_state_t::PROCMON_STATE_FAILED,
             },
             pid: snapshot.pid,
             starts: snapshot.starts,

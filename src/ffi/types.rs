@@ -134,6 +134,9 @@ pub enum procmon_state_t {
     PROCMON_STATE_STOPPING = 2,
     /// Exited, restart scheduled.
     PROCMON_STATE_BACKOFF = 3,
+    /// Gave up: the start limit was reached (see procmon_spec_set_start_limit());
+    /// tried again later only with a retry_after. Since 0.2.
+    PROCMON_STATE_FAILED = 4,
 }
 
 /// A consistent snapshot of one process (procmon_process_info()).

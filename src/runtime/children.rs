@@ -267,11 +267,7 @@ impl Host for Children {
         if child.exit_seen || sys::has_exited(child.pidfd.as_fd()) {
             return false;
         }
-        let signo = match signal {
-            Signal::Term => libc::SIGTERM,
-            Signal::Kill => libc::SIGKILL,
-        };
-        child.send(signo)
+        child.send(signal.number())
     }
 
     fn event(&mut self, event: Event) {
