@@ -3,11 +3,11 @@
 //! pidfd in the loop's epoll set, and hands its pipes to the callback thread,
 //! which reads them ([`super::pipes`]).
 
-use super::callbacks::Stream;
 use super::delivery::Message;
 use super::monitor::Shared;
 use super::pipes::{self, RunPipes};
 use super::program;
+use super::token::Token;
 use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, Reaped, Spawner};
 use crossbeam_channel::{Sender, TrySendError};
@@ -15,8 +15,6 @@ use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-/// The epoll token of the waker; a child's pidfd has its run id plus one.
-pub(crate) const WAKER: u64 = 0;
 /// How long a child whose pidfd fired but which cannot be reaped yet waits
 /// before the next try (see [`Children::not_waitable`]).
 const REAP_RETRY: Time = Time::from_millis(10);
@@ -92,9 +90,8 @@ impl Children {
         &self.epoll
     }
 
-    /// Notes that epoll reported the pidfd `token` readable at `now`.
-    pub fn on_ready(&mut self, token: u64, now: Time) {
-        let run = RunId(token - 1);
+    /// Notes that epoll reported `run`'s pidfd readable at `now`.
+    pub fn on_ready(&mut self, run: RunId, now: Time) {
         if let Some(child) = self.runs.get_mut(&run) {
             if !child.exit_seen {
                 child.exit_seen = true;
@@ -182,15 +179,12 @@ impl Children {
         let output = self.outbox.shared.output_epoll();
         let watched = self
             .epoll
-            .add(spawned.pidfd.as_fd(), Interest::ReadableEdge, run.0 + 1)
-            .and_then(|()| {
-                let stdout = pipes::token(run, Stream::Stdout);
-                output.add(spawned.stdout.as_fd(), Interest::ReadableEdge, stdout)
-            })
-            .and_then(|()| {
-                let stderr = pipes::token(run, Stream::Stderr);
-                output.add(spawned.stderr.as_fd(), Interest::ReadableEdge, stderr)
-            });
+            .add(
+                spawned.pidfd.as_fd(),
+                Interest::ReadableEdge,
+                Token::pidfd(run).raw(),
+            )
+            .and_then(|()| pipes::watch(output, run, &spawned.stdout, &spawned.stderr));
         // Recorded even on failure, so the caller can kill and reap it.
         self.runs.insert(
             run,

@@ -3,7 +3,8 @@
 //! from the event loop as messages, in order, and go out in that order.
 
 use super::monitor::Shared;
-use super::pipes::{Pipes, RunPipes, WAKER};
+use super::pipes::{Pipes, RunPipes};
+use super::token::{Source, Token};
 use crate::core::{Event, RunId};
 use crate::sys::EpollEvent;
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -49,9 +50,10 @@ pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
             }
         };
         for event in &events[..n] {
-            match event.token() {
-                WAKER => shared.output_waker().drain(),
-                token => pipes.on_ready(token),
+            match Token::from_raw(event.token()).source() {
+                Source::Waker => shared.output_waker().drain(),
+                Source::Pipe(run, stream) => pipes.on_ready(run, stream),
+                Source::Pidfd(_) => {} // the event loop's, not in this set
             }
         }
         match catch_unwind(AssertUnwindSafe(|| turn(&shared, &messages, &mut pipes))) {

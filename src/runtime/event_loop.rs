@@ -2,9 +2,10 @@
 //! supervisor's next timer as its timeout (the pipes are the callback thread's).
 //! No polling tick: an idle monitor sleeps until something happens.
 
-use super::children::{Children, WAKER};
+use super::children::Children;
 use super::delivery::Message;
 use super::monitor::Shared;
+use super::token::{Source, Token};
 use crate::core::{Supervisor, Time};
 use crate::error::{Error, Result};
 use crossbeam_channel::Receiver;
@@ -68,9 +69,10 @@ impl Engine {
                 .map_err(|e| Error::system("epoll_wait", e))?;
             let woke = self.now();
             for event in &events[..n] {
-                match event.token() {
-                    WAKER => shared.waker().drain(),
-                    token => self.children.on_ready(token, woke),
+                match Token::from_raw(event.token()).source() {
+                    Source::Waker => shared.waker().drain(),
+                    Source::Pidfd(run) => self.children.on_ready(run, woke),
+                    Source::Pipe(..) => {} // the callback thread's, not in this set
                 }
             }
             while let Ok(job) = jobs.try_recv() {

@@ -21,6 +21,7 @@ mod event_loop;
 mod monitor;
 mod pipes;
 mod program;
+mod token;
 
 pub use callbacks::{EventCallback, LogCallback, Stream};
 pub use monitor::Monitor;

@@ -1,10 +1,10 @@
 //! The safe Rust API: [`Monitor`], and the state its threads share.
 
 use super::callbacks::{EventCallback, LogCallback, Registry};
-use super::children::{Children, WAKER};
+use super::children::Children;
 use super::delivery::{self, QUEUE_DEPTH};
 use super::event_loop::{self, Engine, Job};
-use super::pipes;
+use super::token::Token;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, EventFd, Interest, Spawner};
@@ -182,12 +182,16 @@ impl Monitor {
         let epoll = Epoll::new().map_err(system("epoll_create1"))?;
         let waker = EventFd::new().map_err(system("eventfd"))?;
         epoll
-            .add(waker.as_fd(), Interest::Readable, WAKER)
+            .add(waker.as_fd(), Interest::Readable, Token::waker().raw())
             .map_err(system("epoll_ctl"))?;
         let output_epoll = Epoll::new().map_err(system("epoll_create1"))?;
         let output_waker = EventFd::new().map_err(system("eventfd"))?;
         output_epoll
-            .add(output_waker.as_fd(), Interest::Readable, pipes::WAKER)
+            .add(
+                output_waker.as_fd(),
+                Interest::Readable,
+                Token::waker().raw(),
+            )
             .map_err(system("epoll_ctl"))?;
         let spawner = Spawner::new().map_err(system("open /dev/null"))?;
         let (jobs, job_queue) = unbounded();
