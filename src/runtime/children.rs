@@ -3,14 +3,13 @@
 //! pidfd in the loop's epoll set, and hands its pipes to the callback thread,
 //! which reads them ([`super::pipes`]).
 
-use super::delivery::Message;
-use super::monitor::Shared;
+use super::outbox::{Message, Outbox};
 use super::pipes::{self, RunPipes};
 use super::program;
+use super::shared::Shared;
 use super::token::Token;
 use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, Reaped, Spawner};
-use crossbeam_channel::{Sender, TrySendError};
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -59,29 +58,23 @@ pub(crate) struct Children {
     /// pidfd does not fire a second time. Rare, so polled.
     not_waitable: Vec<(RunId, Time, Time)>,
     outbox: Outbox,
+    /// For the callback thread's epoll set, where a new run's pipes go.
+    shared: Arc<Shared>,
     /// The pipes of the child just spawned, handed over with its STARTED event
     /// (which the supervisor reports right after the spawn).
     just_spawned: Option<RunPipes>,
 }
 
 impl Children {
-    pub fn new(
-        epoll: Epoll,
-        spawner: Spawner,
-        messages: Sender<Message>,
-        shared: Arc<Shared>,
-    ) -> Self {
+    pub fn new(epoll: Epoll, spawner: Spawner, outbox: Outbox, shared: Arc<Shared>) -> Self {
         Children {
             epoll,
             spawner,
             runs: HashMap::new(),
             exited: VecDeque::new(),
             not_waitable: Vec::new(),
-            outbox: Outbox {
-                queue: VecDeque::new(),
-                messages,
-                shared,
-            },
+            outbox,
+            shared,
             just_spawned: None,
         }
     }
@@ -128,7 +121,7 @@ impl Children {
     }
 
     pub fn outbox_is_empty(&self) -> bool {
-        self.outbox.queue.is_empty()
+        self.outbox.is_empty()
     }
 
     /// Sends what the outbox holds; false if the channel is full.
@@ -137,7 +130,7 @@ impl Children {
     }
 
     pub fn push(&mut self, message: Message) {
-        self.outbox.queue.push_back(message);
+        self.outbox.push(message);
     }
 
     /// The next child to reap, with its status and when its exit was seen; the
@@ -161,7 +154,7 @@ impl Children {
                 }
             };
             self.runs.remove(&run);
-            self.outbox.queue.push_back(Message::Drain(run));
+            self.outbox.push(Message::Drain(run));
             return Some((run, status, seen));
         }
         None
@@ -176,7 +169,7 @@ impl Children {
     ) -> Result<(), i32> {
         // Edge-triggered: an exited child's pidfd stays readable until it is
         // reaped; one report is enough. The pipes go to the callback thread's set.
-        let output = self.outbox.shared.output_epoll();
+        let output = self.shared.output_epoll();
         let watched = self
             .epoll
             .add(
@@ -276,46 +269,6 @@ impl Host for Children {
                 Message::Event(event)
             }
         };
-        self.outbox.queue.push_back(message);
-    }
-}
-
-/// Messages waiting for room in the channel to the callback thread, in order.
-struct Outbox {
-    queue: VecDeque<Message>,
-    messages: Sender<Message>,
-    shared: Arc<Shared>,
-}
-
-impl Outbox {
-    fn flush(&mut self) -> bool {
-        let mut sent = false;
-        let room = self.send_all(&mut sent);
-        if sent {
-            self.shared.output_waker().wake();
-        }
-        room
-    }
-
-    /// Sends what fits; false if the channel is full.
-    fn send_all(&mut self, sent: &mut bool) -> bool {
-        while let Some(message) = self.queue.pop_front() {
-            match self.messages.try_send(message) {
-                Ok(()) => *sent = true,
-                Err(TrySendError::Full(message)) => {
-                    self.queue.push_front(message);
-                    // Ask the callback thread for a wake-up, then look once more in
-                    // case it made room before it could see the request.
-                    self.shared.want_space();
-                    if self.messages.is_full() {
-                        return false;
-                    }
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    self.queue.clear();
-                }
-            }
-        }
-        true
+        self.outbox.push(message);
     }
 }
