@@ -3,7 +3,7 @@
 //! No polling tick: an idle monitor sleeps until something happens. Other
 //! threads reach it through its [`Inbox`].
 
-use super::children::Children;
+use super::host::Children;
 use super::outbox::Message;
 use super::shared::Shared;
 use super::token::{Source, Token};
@@ -172,6 +172,7 @@ impl Engine {
             let timeout = self.timeout_ms();
             let n = self
                 .children
+                .reaper
                 .epoll()
                 .wait(&mut events, timeout)
                 .map_err(|e| Error::system("epoll_wait", e))?;
@@ -179,26 +180,26 @@ impl Engine {
             for event in &events[..n] {
                 match Token::from_raw(event.token()).source() {
                     Source::Waker => inbox.waker.drain(),
-                    Source::Pidfd(run) => self.children.on_ready(run, woke),
+                    Source::Pidfd(run) => self.children.reaper.on_ready(run, woke),
                     Source::Pipe(..) => {} // the callback thread's, not in this set
                 }
             }
             while let Ok(job) = jobs.try_recv() {
                 job(self);
             }
-            self.children.retry_reaps(self.now());
+            self.children.reaper.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
             // Every child reaped: done, whatever pipes grandchildren still hold.
             if self.sup.is_closing()
                 && !self.finished
                 && self.sup.live_runs() == 0
-                && !self.children.has_exits()
+                && !self.children.reaper.has_exits()
             {
-                self.children.push(Message::Stop);
+                self.children.outbox.push(Message::Stop);
                 self.finished = true;
             }
-            if self.finished && self.children.flush() {
+            if self.finished && self.children.outbox.flush() {
                 return Ok(());
             }
         }
@@ -207,7 +208,7 @@ impl Engine {
     /// Reaps children while the callback thread keeps up with the messages.
     fn pump(&mut self) {
         for _ in 0..REAPS_PER_TURN {
-            if !self.children.flush() {
+            if !self.children.outbox.flush() {
                 return;
             }
             let Some((run, status, seen)) = self.children.reap_next(self.now()) else {
@@ -219,14 +220,17 @@ impl Engine {
             let now = seen.min(self.now());
             self.sup.exited(run, status, now, &mut self.children);
         }
-        self.children.flush();
+        self.children.outbox.flush();
     }
 
     fn timeout_ms(&self) -> i32 {
-        if self.children.outbox_is_empty() && self.children.has_work() {
+        if self.children.outbox.is_empty() && self.children.reaper.has_work() {
             return 0;
         }
-        let next = match (self.sup.poll_timeout(), self.children.next_reap_retry()) {
+        let next = match (
+            self.sup.poll_timeout(),
+            self.children.reaper.next_reap_retry(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

@@ -2,10 +2,11 @@
 //! the event loop through its [`Inbox`].
 
 use super::callbacks::{EventCallback, LogCallback};
-use super::children::Children;
 use super::delivery;
 use super::event_loop::{self, Engine, Inbox};
+use super::host::Children;
 use super::outbox;
+use super::reaper::Reaper;
 use super::shared::Shared;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
@@ -38,7 +39,7 @@ impl Monitor {
         let inbox = Arc::new(inbox);
         let spawner = Spawner::new().map_err(system("open /dev/null"))?;
         let (outbox, message_queue) = outbox::channel(shared.clone());
-        let children = Children::new(epoll, spawner, outbox, shared.clone());
+        let children = Children::new(Reaper::new(epoll), outbox, spawner, shared.clone());
         let mut engine = Engine::new(Supervisor::new(Settings::default()), children);
         engine.act(|sup, now, children| sup.start(now, children));
 

@@ -1,7 +1,7 @@
 //! The state the API's callers, the event loop and the callback thread share.
 //!
 //! A leaf: it imports none of the modules that use it ([`super::monitor`],
-//! [`super::event_loop`], [`super::delivery`], [`super::children`]), so they all
+//! [`super::event_loop`], [`super::delivery`], [`super::host`]), so they all
 //! sit above it. The event loop's own inbox (its jobs, gate and waker) is
 //! [`super::event_loop::Inbox`].
 
