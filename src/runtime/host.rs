@@ -12,7 +12,7 @@ use super::program;
 use super::reaper::Reaper;
 use super::shared::Shared;
 use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, RunId, Signal, Time};
-use crate::sys::{Spawned, Spawner};
+use crate::sys::{SpawnRequest, Spawned, Spawner};
 use std::sync::Arc;
 
 /// The children as the supervisor sees them: the reaper, the outbox and the
@@ -59,19 +59,20 @@ impl Children {
 impl Host for Children {
     fn spawn(&mut self, run: RunId, name: &Name, spec: &ProcessSpec) -> Result<i32, i32> {
         let candidates = program::candidates(spec.program());
+        let request = SpawnRequest {
+            candidates: &candidates,
+            argv: spec.argv(),
+            env: spec.env(),
+            cwd: spec.cwd(),
+            uid: spec.uid(),
+            gid: spec.gid(),
+        };
         let Spawned {
             pid,
             pidfd,
             stdout,
             stderr,
-        } = self.spawner.spawn(
-            &candidates,
-            spec.argv(),
-            spec.env(),
-            spec.cwd(),
-            spec.uid(),
-            spec.gid(),
-        )?;
+        } = self.spawner.spawn(&request)?;
         let watched = self
             .reaper
             .watch(run, pid, pidfd, spec.stops_process_group())
