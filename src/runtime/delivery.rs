@@ -2,38 +2,20 @@
 //! into lines and calls the callbacks, one at a time; lifecycle events come
 //! from the event loop as messages, in order, and go out in that order.
 
-use super::monitor::Shared;
-use super::pipes::{Pipes, RunPipes, WAKER};
-use crate::core::{Event, RunId};
+use super::event_loop::Inbox;
+use super::outbox::Message;
+use super::pipes::Pipes;
+use super::shared::Shared;
+use super::token::{Source, Token};
 use crate::sys::EpollEvent;
 use crossbeam_channel::{Receiver, TryRecvError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// What the event loop sends to the callback thread.
-pub(crate) enum Message {
-    /// A run has started: its STARTED event, then its pipes (so none of its
-    /// lines can go out before its STARTED).
-    Started {
-        pipes: RunPipes,
-        event: Event,
-    },
-    /// A run's child has exited: what its pipes hold goes out before the next
-    /// message (its EXITED event).
-    Drain(RunId),
-    Event(Event),
-    /// Nothing follows: deliver what the pipes hold and end.
-    Stop,
-}
-
-/// How many messages may wait for the callback thread (small ones: output does
-/// not travel through the channel).
-pub(crate) const QUEUE_DEPTH: usize = 256;
-
 /// Pipe reads per turn before the messages get their turn again.
 const READS_PER_TURN: usize = 16;
 
-pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
+pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Message>) {
     let mut pipes = Pipes::new();
     let mut events = vec![EpollEvent::EMPTY; 256];
     loop {
@@ -43,21 +25,23 @@ pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
             Err(errno) => {
                 // Not expected of a valid epoll set. Stop everything, and keep
                 // serving the messages until the end, polling instead of spinning.
-                shared.fail(&format!("epoll_wait on the callback thread: errno {errno}"));
+                inbox.fail(&format!("epoll_wait on the callback thread: errno {errno}"));
                 std::thread::sleep(std::time::Duration::from_millis(10));
                 0
             }
         };
         for event in &events[..n] {
-            match event.token() {
-                WAKER => shared.output_waker().drain(),
-                token => pipes.on_ready(token),
+            match Token::from_raw(event.token()).source() {
+                Source::Waker => shared.output_waker().drain(),
+                Source::Pipe(run, stream) => pipes.on_ready(run, stream),
+                Source::Pidfd(_) => {} // the event loop's, not in this set
             }
         }
-        match catch_unwind(AssertUnwindSafe(|| turn(&shared, &messages, &mut pipes))) {
+        let turn = || turn(&shared, &inbox, &messages, &mut pipes);
+        match catch_unwind(AssertUnwindSafe(turn)) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(_) => shared.fail("a callback panicked"),
+            Err(_) => inbox.fail("a callback panicked"),
         }
     }
     // When the monitor was freed from inside a callback, this thread finishes
@@ -69,7 +53,7 @@ pub(crate) fn run(shared: Arc<Shared>, messages: Receiver<Message>) {
 
 /// Handles every waiting message, then reads a few chunks; false once the
 /// event loop has said (or, by going away, implied) that nothing follows.
-fn turn(shared: &Shared, messages: &Receiver<Message>, pipes: &mut Pipes) -> bool {
+fn turn(shared: &Shared, inbox: &Inbox, messages: &Receiver<Message>, pipes: &mut Pipes) -> bool {
     let registry = &shared.registry;
     loop {
         let message = match messages.try_recv() {
@@ -77,7 +61,9 @@ fn turn(shared: &Shared, messages: &Receiver<Message>, pipes: &mut Pipes) -> boo
             Err(TryRecvError::Empty) => break,
             Err(TryRecvError::Disconnected) => Message::Stop,
         };
-        shared.space_freed();
+        if shared.space_freed() {
+            inbox.wake();
+        }
         match message {
             Message::Started { pipes: new, event } => {
                 registry.deliver_event(&event);

@@ -1,16 +1,22 @@
 //! The event loop thread: one `epoll_wait` on the waker and every pidfd, with the
 //! supervisor's next timer as its timeout (the pipes are the callback thread's).
-//! No polling tick: an idle monitor sleeps until something happens.
+//! No polling tick: an idle monitor sleeps until something happens. Other
+//! threads reach it through its [`Inbox`].
 
-use super::children::{Children, WAKER};
-use super::delivery::Message;
-use super::monitor::Shared;
+use super::host::Children;
+use super::outbox::Message;
+use super::shared::Shared;
+use super::token::{Source, Token};
 use crate::core::{Supervisor, Time};
 use crate::error::{Error, Result};
-use crossbeam_channel::Receiver;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::sys::{Epoll, EpollEvent, EventFd, Interest};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError};
+use parking_lot::Mutex;
+use std::os::fd::AsFd;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Work the API sends to the loop: runs on the loop thread with the whole state.
 pub(crate) type Job = Box<dyn FnOnce(&mut Engine) + Send>;
@@ -21,6 +27,109 @@ const REAPS_PER_TURN: usize = 64;
 /// millisecond, so a storm of due restarts leaves API calls waiting a few ms at
 /// most, not for the whole storm.
 const TIMERS_PER_TURN: usize = 8;
+/// How long a caller yields, runnable, for the event loop's answer before it sleeps.
+const YIELD_FOR_ANSWER: Duration = Duration::from_millis(2);
+
+/// The way in to the event loop from other threads: the jobs queued for it,
+/// the gate that closes when it ends, and the waker in its epoll set.
+pub(crate) struct Inbox {
+    jobs: Sender<Job>,
+    /// True while the event loop accepts jobs.
+    gate: Mutex<bool>,
+    waker: EventFd,
+    shared: Arc<Shared>,
+}
+
+impl Inbox {
+    /// The inbox, its waker registered in `epoll` (the loop's set), and the
+    /// loop's end of the job queue.
+    pub fn new(shared: Arc<Shared>, epoll: &Epoll) -> Result<(Inbox, Receiver<Job>)> {
+        let waker = EventFd::new().map_err(|e| Error::system("eventfd", e))?;
+        epoll
+            .add(waker.as_fd(), Interest::Readable, Token::waker().raw())
+            .map_err(|e| Error::system("epoll_ctl", e))?;
+        let (jobs, queue) = unbounded();
+        let inbox = Inbox {
+            jobs,
+            gate: Mutex::new(true),
+            waker,
+            shared,
+        };
+        Ok((inbox, queue))
+    }
+
+    /// Runs `f` on the event loop and waits for its result.
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        if self.shared.has_failed() {
+            return Err(self.shared.failure());
+        }
+        let (reply, answer) = bounded(1);
+        let shared = Arc::clone(&self.shared);
+        self.submit(Box::new(move |engine| {
+            match catch_unwind(AssertUnwindSafe(|| f(engine))) {
+                Ok(result) => {
+                    let _ = reply.send(result);
+                }
+                Err(panic) => {
+                    // Marked before the reply is dropped, so the caller sees
+                    // `Internal`; the loop's own boundary takes the panic.
+                    shared.mark_failed("the event loop panicked");
+                    drop(reply);
+                    resume_unwind(panic);
+                }
+            }
+        }))?;
+        // Most answers take a spawn (a few hundred µs): stay runnable meanwhile,
+        // yielding the core, so the answer is taken at once instead of after a
+        // scheduler wake-up behind the children that are starting.
+        let patience = Instant::now();
+        let answer = loop {
+            match answer.try_recv() {
+                Ok(result) => break Ok(result),
+                Err(TryRecvError::Disconnected) => break Err(()),
+                Err(TryRecvError::Empty) if patience.elapsed() < YIELD_FOR_ANSWER => {
+                    thread::yield_now()
+                }
+                Err(TryRecvError::Empty) => break answer.recv().map_err(|_| ()),
+            }
+        };
+        answer.unwrap_or_else(|_| Err(self.shared.gone()))
+    }
+
+    /// Queues `job` for the event loop without waiting.
+    pub fn submit(&self, job: Job) -> Result<()> {
+        let open = self.gate.lock();
+        if !*open {
+            // The loop marks a failure before it closes the gate.
+            return Err(self.shared.gone());
+        }
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::state("the monitor has shut down"))?;
+        drop(open);
+        self.waker.wake();
+        Ok(())
+    }
+
+    /// Wakes the event loop (the callback thread made the room it asked for).
+    pub fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// An internal failure off the event loop: mark it, and stop every child.
+    pub fn fail(&self, why: &str) {
+        self.shared.mark_failed(why);
+        let _ = self.submit(Box::new(|engine| engine.begin_shutdown()));
+    }
+
+    /// Refuses every later job (the loop is ending).
+    fn close_gate(&self) {
+        *self.gate.lock() = false;
+    }
+}
 
 /// Everything the loop owns.
 pub(crate) struct Engine {
@@ -57,38 +166,40 @@ impl Engine {
         self.act(|sup, now, children| sup.shut_down(now, children));
     }
 
-    fn serve(&mut self, jobs: &Receiver<Job>, shared: &Shared) -> Result<()> {
-        let mut events = vec![crate::sys::EpollEvent::EMPTY; 256];
+    fn serve(&mut self, jobs: &Receiver<Job>, inbox: &Inbox) -> Result<()> {
+        let mut events = vec![EpollEvent::EMPTY; 256];
         loop {
             let timeout = self.timeout_ms();
             let n = self
                 .children
+                .reaper
                 .epoll()
                 .wait(&mut events, timeout)
                 .map_err(|e| Error::system("epoll_wait", e))?;
             let woke = self.now();
             for event in &events[..n] {
-                match event.token() {
-                    WAKER => shared.waker().drain(),
-                    token => self.children.on_ready(token, woke),
+                match Token::from_raw(event.token()).source() {
+                    Source::Waker => inbox.waker.drain(),
+                    Source::Pidfd(run) => self.children.reaper.on_ready(run, woke),
+                    Source::Pipe(..) => {} // the callback thread's, not in this set
                 }
             }
             while let Ok(job) = jobs.try_recv() {
                 job(self);
             }
-            self.children.retry_reaps(self.now());
+            self.children.reaper.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
             // Every child reaped: done, whatever pipes grandchildren still hold.
             if self.sup.is_closing()
                 && !self.finished
                 && self.sup.live_runs() == 0
-                && !self.children.has_exits()
+                && !self.children.reaper.has_exits()
             {
-                self.children.push(Message::Stop);
+                self.children.outbox.push(Message::Stop);
                 self.finished = true;
             }
-            if self.finished && self.children.flush() {
+            if self.finished && self.children.outbox.flush() {
                 return Ok(());
             }
         }
@@ -97,7 +208,7 @@ impl Engine {
     /// Reaps children while the callback thread keeps up with the messages.
     fn pump(&mut self) {
         for _ in 0..REAPS_PER_TURN {
-            if !self.children.flush() {
+            if !self.children.outbox.flush() {
                 return;
             }
             let Some((run, status, seen)) = self.children.reap_next(self.now()) else {
@@ -109,14 +220,17 @@ impl Engine {
             let now = seen.min(self.now());
             self.sup.exited(run, status, now, &mut self.children);
         }
-        self.children.flush();
+        self.children.outbox.flush();
     }
 
     fn timeout_ms(&self) -> i32 {
-        if self.children.outbox_is_empty() && self.children.has_work() {
+        if self.children.outbox.is_empty() && self.children.reaper.has_work() {
             return 0;
         }
-        let next = match (self.sup.poll_timeout(), self.children.next_reap_retry()) {
+        let next = match (
+            self.sup.poll_timeout(),
+            self.children.reaper.next_reap_retry(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -133,8 +247,9 @@ impl Engine {
 }
 
 /// The loop thread's body.
-pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, shared: Arc<Shared>) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| engine.serve(&jobs, &shared)));
+pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, inbox: Arc<Inbox>) {
+    let shared = &inbox.shared;
+    let outcome = catch_unwind(AssertUnwindSafe(|| engine.serve(&jobs, &inbox)));
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
@@ -145,7 +260,7 @@ pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, shared: Arc<Shared>) 
         engine.children.kill_all();
     }
     // Refuse further jobs and drop the queued ones: their callers get an error.
-    shared.close_gate();
+    inbox.close_gate();
     while jobs.try_recv().is_ok() {}
     // Dropping the engine closes the channel: the callback thread ends after it
     // has delivered what was sent (woken, in case it sleeps).

@@ -3,24 +3,34 @@
 //! A [`Monitor`] runs two threads, whatever the number of children:
 //!
 //! - the event loop ([`event_loop`]) owns the [`core::Supervisor`](crate::core::Supervisor)
-//!   and every child's pidfd ([`children`]); it waits on all pidfds, the waker and
-//!   the next timer at once, spawns, and runs the API's commands;
+//!   and its [`host`]: every child's pidfd ([`reaper`]), the spawner and the
+//!   [`outbox`]; it waits on all pidfds, its waker and the next timer at once,
+//!   spawns, and runs the jobs other threads queue in its inbox;
 //! - the callback thread ([`delivery`]) reads the children's pipes ([`pipes`]),
 //!   splits output into lines and calls the registered callbacks ([`callbacks`]),
 //!   one at a time.
 //!
 //! Lifecycle events travel from the first to the second through one bounded
-//! channel, in order, each run's pipes with its STARTED event. The callback thread
-//! reads a pipe only when it can deliver its lines, so a child that writes faster
-//! waits on its pipe: nothing is lost and memory stays bounded.
+//! channel ([`outbox`]), in order, each run's pipes with its STARTED event. The
+//! callback thread reads a pipe only when it can deliver its lines, so a child
+//! that writes faster waits on its pipe: nothing is lost and memory stays bounded.
+//!
+//! The modules form layers, each importing only those below it: `monitor`;
+//! `delivery`; `event_loop`; `host`; `outbox` and `reaper`; `pipes` and
+//! `shared` (the state the three threads share); `token` (both epoll sets'
+//! tokens); `callbacks` and `program`.
 
 mod callbacks;
-mod children;
 mod delivery;
 mod event_loop;
+mod host;
 mod monitor;
+mod outbox;
 mod pipes;
 mod program;
+mod reaper;
+mod shared;
+mod token;
 
 pub use callbacks::{EventCallback, LogCallback, Stream};
 pub use monitor::Monitor;

@@ -1,165 +1,18 @@
-//! The safe Rust API: [`Monitor`], and the state its threads share.
+//! The safe Rust API: [`Monitor`], which starts the two threads and talks to
+//! the event loop through its [`Inbox`].
 
-use super::callbacks::{EventCallback, LogCallback, Registry};
-use super::children::{Children, WAKER};
-use super::delivery::{self, QUEUE_DEPTH};
-use super::event_loop::{self, Engine, Job};
-use super::pipes;
+use super::callbacks::{EventCallback, LogCallback};
+use super::delivery;
+use super::event_loop::{self, Engine, Inbox};
+use super::host::Children;
+use super::outbox;
+use super::reaper::Reaper;
+use super::shared::Shared;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
-use crate::sys::{Epoll, EventFd, Interest, Spawner};
-use crossbeam_channel::{bounded, unbounded, Sender, TryRecvError};
-use parking_lot::Mutex;
-use std::os::fd::AsFd;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::thread::{self, JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
-
-/// How long a caller yields, runnable, for the event loop's answer before it sleeps.
-const YIELD_FOR_ANSWER: Duration = Duration::from_millis(2);
-
-/// State shared by the API's callers, the event loop and the callback thread.
-pub(crate) struct Shared {
-    jobs: Sender<Job>,
-    /// True while the event loop accepts jobs.
-    gate: Mutex<bool>,
-    waker: EventFd,
-    pub registry: Registry,
-    /// The callback thread's epoll set: its waker and the children's pipes (the
-    /// event loop adds each pipe when it spawns the child).
-    output_epoll: Epoll,
-    /// Wakes the callback thread when messages are sent.
-    output_waker: EventFd,
-    failed: AtomicBool,
-    failure: Mutex<String>,
-    /// The event loop waits for room in the channel to the callback thread.
-    wants_space: AtomicBool,
-    callback_thread: OnceLock<ThreadId>,
-    /// The event loop's handle, when the monitor was freed from a callback.
-    detached_loop: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Shared {
-    pub fn waker(&self) -> &EventFd {
-        &self.waker
-    }
-
-    pub fn output_epoll(&self) -> &Epoll {
-        &self.output_epoll
-    }
-
-    pub fn output_waker(&self) -> &EventFd {
-        &self.output_waker
-    }
-
-    /// Runs `f` on the event loop and waits for its result.
-    fn call<R: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut Engine) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
-        if self.failed.load(Ordering::SeqCst) {
-            return Err(self.failure());
-        }
-        let (reply, answer) = bounded(1);
-        let shared = Arc::clone(self);
-        self.submit(Box::new(move |engine| {
-            match catch_unwind(AssertUnwindSafe(|| f(engine))) {
-                Ok(result) => {
-                    let _ = reply.send(result);
-                }
-                Err(panic) => {
-                    // Marked before the reply is dropped, so the caller sees
-                    // `Internal`; the loop's own boundary takes the panic.
-                    shared.mark_failed("the event loop panicked");
-                    drop(reply);
-                    resume_unwind(panic);
-                }
-            }
-        }))?;
-        // Most answers take a spawn (a few hundred µs): stay runnable meanwhile,
-        // yielding the core, so the answer is taken at once instead of after a
-        // scheduler wake-up behind the children that are starting.
-        let patience = Instant::now();
-        let answer = loop {
-            match answer.try_recv() {
-                Ok(result) => break Ok(result),
-                Err(TryRecvError::Disconnected) => break Err(()),
-                Err(TryRecvError::Empty) if patience.elapsed() < YIELD_FOR_ANSWER => {
-                    thread::yield_now()
-                }
-                Err(TryRecvError::Empty) => break answer.recv().map_err(|_| ()),
-            }
-        };
-        answer.unwrap_or_else(|_| {
-            Err(if self.failed.load(Ordering::SeqCst) {
-                self.failure()
-            } else {
-                Error::state("the monitor has shut down")
-            })
-        })
-    }
-
-    /// Queues `job` for the event loop without waiting.
-    fn submit(&self, job: Job) -> Result<()> {
-        let open = self.gate.lock();
-        if !*open {
-            // The loop marks a failure before it closes the gate.
-            return Err(if self.failed.load(Ordering::SeqCst) {
-                self.failure()
-            } else {
-                Error::state("the monitor has shut down")
-            });
-        }
-        self.jobs
-            .send(job)
-            .map_err(|_| Error::state("the monitor has shut down"))?;
-        drop(open);
-        self.waker.wake();
-        Ok(())
-    }
-
-    pub fn close_gate(&self) {
-        *self.gate.lock() = false;
-    }
-
-    /// Called by the event loop when the channel is full.
-    pub fn want_space(&self) {
-        self.wants_space.store(true, Ordering::SeqCst);
-    }
-
-    /// Called by the callback thread after taking a message.
-    pub fn space_freed(&self) {
-        if self.wants_space.load(Ordering::SeqCst) && self.wants_space.swap(false, Ordering::SeqCst)
-        {
-            self.waker.wake();
-        }
-    }
-
-    /// Records an internal failure: every later call answers `Internal`.
-    pub fn mark_failed(&self, why: &str) {
-        let mut failure = self.failure.lock();
-        if failure.is_empty() {
-            *failure = format!("the monitor has failed: {why}");
-        }
-        self.failed.store(true, Ordering::SeqCst);
-    }
-
-    /// An internal failure off the event loop: mark it, and stop every child.
-    pub fn fail(&self, why: &str) {
-        self.mark_failed(why);
-        let _ = self.submit(Box::new(|engine| engine.begin_shutdown()));
-    }
-
-    fn failure(&self) -> Error {
-        Error::internal(self.failure.lock().clone())
-    }
-
-    pub fn take_detached_loop(&self) -> Option<JoinHandle<()>> {
-        self.detached_loop.lock().take()
-    }
-}
+use crate::sys::{Epoll, Spawner};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 
 /// A process monitor: the seed's `ProcessMonitor`, running from creation.
 ///
@@ -168,6 +21,7 @@ impl Shared {
 /// until all are reaped and their output delivered, and joins its threads.
 pub struct Monitor {
     shared: Arc<Shared>,
+    inbox: Arc<Inbox>,
     event_loop: Option<JoinHandle<()>>,
     callbacks: Option<JoinHandle<()>>,
 }
@@ -179,48 +33,28 @@ fn system(what: &'static str) -> impl Fn(i32) -> Error {
 impl Monitor {
     /// A monitor with the seed's defaults, its threads started, already running.
     pub fn new() -> Result<Monitor> {
+        let shared = Arc::new(Shared::new()?);
         let epoll = Epoll::new().map_err(system("epoll_create1"))?;
-        let waker = EventFd::new().map_err(system("eventfd"))?;
-        epoll
-            .add(waker.as_fd(), Interest::Readable, WAKER)
-            .map_err(system("epoll_ctl"))?;
-        let output_epoll = Epoll::new().map_err(system("epoll_create1"))?;
-        let output_waker = EventFd::new().map_err(system("eventfd"))?;
-        output_epoll
-            .add(output_waker.as_fd(), Interest::Readable, pipes::WAKER)
-            .map_err(system("epoll_ctl"))?;
+        let (inbox, job_queue) = Inbox::new(shared.clone(), &epoll)?;
+        let inbox = Arc::new(inbox);
         let spawner = Spawner::new().map_err(system("open /dev/null"))?;
-        let (jobs, job_queue) = unbounded();
-        let (messages, message_queue) = bounded(QUEUE_DEPTH);
-        let shared = Arc::new(Shared {
-            jobs,
-            gate: Mutex::new(true),
-            waker,
-            registry: Registry::default(),
-            output_epoll,
-            output_waker,
-            failed: AtomicBool::new(false),
-            failure: Mutex::new(String::new()),
-            wants_space: AtomicBool::new(false),
-            callback_thread: OnceLock::new(),
-            detached_loop: Mutex::new(None),
-        });
-        let children = Children::new(epoll, spawner, messages, shared.clone());
+        let (outbox, message_queue) = outbox::channel(shared.clone());
+        let children = Children::new(Reaper::new(epoll), outbox, spawner, shared.clone());
         let mut engine = Engine::new(Supervisor::new(Settings::default()), children);
         engine.act(|sup, now, children| sup.start(now, children));
 
-        let for_callbacks = shared.clone();
+        let (for_callbacks, inbox_for_callbacks) = (shared.clone(), inbox.clone());
         let callbacks = thread::Builder::new()
             .name("procmon-callbacks".into())
-            .spawn(move || delivery::run(for_callbacks, message_queue))
+            .spawn(move || delivery::run(for_callbacks, inbox_for_callbacks, message_queue))
             .map_err(|e| {
                 Error::system(
                     "starting the callback thread",
                     e.raw_os_error().unwrap_or(0),
                 )
             })?;
-        let _ = shared.callback_thread.set(callbacks.thread().id());
-        let for_loop = shared.clone();
+        shared.set_callback_thread(callbacks.thread().id());
+        let for_loop = inbox.clone();
         let event_loop = thread::Builder::new()
             .name("procmon-loop".into())
             .spawn(move || event_loop::run(engine, job_queue, for_loop));
@@ -228,7 +62,7 @@ impl Monitor {
             Ok(handle) => handle,
             Err(e) => {
                 // The engine (and the channel's sender) went with the closure.
-                shared.output_waker.wake();
+                shared.output_waker().wake();
                 let _ = callbacks.join();
                 return Err(Error::system(
                     "starting the event loop thread",
@@ -238,6 +72,7 @@ impl Monitor {
         };
         Ok(Monitor {
             shared,
+            inbox,
             event_loop: Some(event_loop),
             callbacks: Some(callbacks),
         })
@@ -280,28 +115,28 @@ impl Monitor {
 
     /// The current settings.
     pub fn settings(&self) -> Result<Settings> {
-        self.shared.call(|engine| Ok(*engine.sup.settings()))
+        self.inbox.call(|engine| Ok(*engine.sup.settings()))
     }
 
     /// Registers `name`; if the service runs, the child has been spawned (or its
     /// spawn has failed) when this returns.
     pub fn add_process(&self, name: &str, spec: ProcessSpec) -> Result<()> {
         let name = Name::new(name)?;
-        self.shared
+        self.inbox
             .call(move |engine| engine.act(|sup, now, children| sup.add(name, spec, now, children)))
     }
 
     /// Stops the child and forgets the name.
     pub fn remove_process(&self, name: &str) -> Result<()> {
         let name = name.to_owned();
-        self.shared
+        self.inbox
             .call(move |engine| engine.act(|sup, now, children| sup.remove(&name, now, children)))
     }
 
     /// Spawns the child if it is not running.
     pub fn start_process(&self, name: &str) -> Result<()> {
         let name = name.to_owned();
-        self.shared.call(move |engine| {
+        self.inbox.call(move |engine| {
             engine.act(|sup, now, children| sup.start_process(&name, now, children))
         })
     }
@@ -309,13 +144,13 @@ impl Monitor {
     /// TERM now, KILL after the kill time; restarted afterwards while the service runs.
     pub fn stop_process(&self, name: &str) -> Result<()> {
         let name = name.to_owned();
-        self.shared.call(move |engine| {
+        self.inbox.call(move |engine| {
             engine.act(|sup, now, children| sup.stop_process(&name, now, children))
         })
     }
 
     pub fn restart_all(&self) -> Result<()> {
-        self.shared.call(|engine| {
+        self.inbox.call(|engine| {
             engine.act(|sup, now, children| sup.restart_all(now, children));
             Ok(())
         })
@@ -323,13 +158,13 @@ impl Monitor {
 
     /// The seed's `startService`.
     pub fn start(&self) -> Result<()> {
-        self.shared
+        self.inbox
             .call(|engine| engine.act(|sup, now, children| sup.start_service(now, children)))
     }
 
     /// The seed's `stopService`; returns without waiting.
     pub fn stop(&self) -> Result<()> {
-        self.shared.call(|engine| {
+        self.inbox.call(|engine| {
             engine.act(|sup, now, children| sup.stop(now, children));
             Ok(())
         })
@@ -338,12 +173,12 @@ impl Monitor {
     /// The child's pid, or 0 when it is not running.
     pub fn pid(&self, name: &str) -> Result<i32> {
         let name = name.to_owned();
-        self.shared.call(move |engine| engine.sup.pid(&name))
+        self.inbox.call(move |engine| engine.sup.pid(&name))
     }
 
     pub fn info(&self, name: &str) -> Result<ProcessInfo> {
         let name = name.to_owned();
-        self.shared.call(move |engine| {
+        self.inbox.call(move |engine| {
             let now = engine.now();
             engine.sup.info(&name, now)
         })
@@ -351,45 +186,45 @@ impl Monitor {
 
     /// The seed's `repr`.
     pub fn describe(&self) -> Result<String> {
-        self.shared.call(|engine| Ok(engine.sup.describe()))
+        self.inbox.call(|engine| Ok(engine.sup.describe()))
     }
 
     /// Makes the event loop panic, to test the failure path.
     #[doc(hidden)]
     pub fn inject_loop_panic(&self) -> Result<()> {
-        self.shared
+        self.inbox
             .call(|_engine| -> Result<()> { panic!("injected panic on the event loop") })
     }
 
     fn configure(&self, change: impl FnOnce(&mut Settings) + Send + 'static) -> Result<()> {
-        self.shared.call(move |engine| {
+        self.inbox.call(move |engine| {
             change(engine.sup.settings_mut());
             Ok(())
         })
     }
 
     fn check_alive(&self) -> Result<()> {
-        if self.shared.failed.load(Ordering::SeqCst) {
+        if self.shared.has_failed() {
             return Err(self.shared.failure());
         }
         Ok(())
     }
 
     fn on_callback_thread(&self) -> bool {
-        self.shared.callback_thread.get() == Some(&thread::current().id())
+        self.shared.on_callback_thread()
     }
 }
 
 impl Drop for Monitor {
     fn drop(&mut self) {
         let _ = self
-            .shared
+            .inbox
             .submit(Box::new(|engine| engine.begin_shutdown()));
         if self.on_callback_thread() {
             // Freed from inside a callback: no callback runs after this one, and
             // the callback thread itself finishes the cleanup when it returns.
             self.shared.registry.clear();
-            *self.shared.detached_loop.lock() = self.event_loop.take();
+            self.shared.detach_loop(self.event_loop.take());
             self.callbacks.take();
             return;
         }

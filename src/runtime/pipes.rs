@@ -3,18 +3,16 @@
 //! child that writes faster than they take its lines waits on its pipe, and
 //! memory stays bounded whatever the children write.
 //!
-//! The event loop registers each pipe in the [`Epoll`] of this set when it
-//! spawns the child (so a registration failure is a spawn failure), and hands the
-//! descriptors over with the run's STARTED event ([`Pipes::add`]).
+//! The event loop registers each pipe in the epoll set of this one when it
+//! spawns the child ([`watch`]: so a registration failure is a spawn failure),
+//! and hands the descriptors over with the run's STARTED event ([`Pipes::add`]).
 
 use super::callbacks::{Registry, Stream};
+use super::token::Token;
 use crate::core::{LineSplitter, Name, RunId};
-use crate::sys::{self, ReadOutcome};
+use crate::sys::{self, Epoll, Interest, ReadOutcome};
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
-
-/// The epoll token of the callback thread's waker; a pipe's is `run << 2 | stream`.
-pub(crate) const WAKER: u64 = 0;
 
 /// The size of one read from a pipe (a pipe's default capacity).
 const READ_SIZE: usize = 64 * 1024;
@@ -22,9 +20,18 @@ const READ_SIZE: usize = 64 * 1024;
 /// pipe's capacity, so this only stops at a grandchild that keeps writing.
 const EXIT_DRAIN_READS: usize = 64;
 
-/// The epoll token of one of `run`'s pipes.
-pub(crate) fn token(run: RunId, stream: Stream) -> u64 {
-    run.0 << 2 | stream as u64
+/// Adds `run`'s pipes to `epoll`, the callback thread's set (edge-triggered:
+/// each is read until `EAGAIN`).
+pub(crate) fn watch(
+    epoll: &Epoll,
+    run: RunId,
+    stdout: &OwnedFd,
+    stderr: &OwnedFd,
+) -> Result<(), i32> {
+    let stdout_token = Token::pipe(run, Stream::Stdout).raw();
+    epoll.add(stdout.as_fd(), Interest::ReadableEdge, stdout_token)?;
+    let stderr_token = Token::pipe(run, Stream::Stderr).raw();
+    epoll.add(stderr.as_fd(), Interest::ReadableEdge, stderr_token)
 }
 
 /// A new run's pipes, on their way from the event loop (which spawned the child)
@@ -39,8 +46,24 @@ pub(crate) struct RunPipes {
 /// One run's pipes (boxed in the map: most of a table's slots are slack).
 struct Run {
     name: Name,
-    /// stdout and stderr (index `stream - 1`); None once closed.
-    pipes: [Option<Pipe>; 2],
+    /// None once closed.
+    stdout: Option<Pipe>,
+    stderr: Option<Pipe>,
+}
+
+impl Run {
+    fn pipe(&mut self, stream: Stream) -> &mut Option<Pipe> {
+        self.named_pipe(stream).1
+    }
+
+    /// The run's name beside one of its pipes (borrowed together).
+    fn named_pipe(&mut self, stream: Stream) -> (&Name, &mut Option<Pipe>) {
+        let pipe = match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        };
+        (&self.name, pipe)
+    }
 }
 
 struct Pipe {
@@ -52,23 +75,10 @@ struct Pipe {
     pending: Option<Box<LineSplitter>>,
 }
 
-/// The run and the pipe index of a token.
-fn parts(token: u64) -> (RunId, usize) {
-    (RunId(token >> 2), (token & 3) as usize - 1)
-}
-
-fn stream_of(index: usize) -> Stream {
-    if index == 0 {
-        Stream::Stdout
-    } else {
-        Stream::Stderr
-    }
-}
-
 pub(crate) struct Pipes {
     runs: HashMap<RunId, Box<Run>>,
     /// Pipes that may have data (edge-triggered: each is read until EAGAIN).
-    ready: VecDeque<u64>,
+    ready: VecDeque<(RunId, Stream)>,
     /// The one read buffer (capacity READ_SIZE).
     buffer: Vec<u8>,
 }
@@ -102,25 +112,25 @@ impl Pipes {
             run,
             Box::new(Run {
                 name,
-                pipes: [pipe(stdout), pipe(stderr)],
+                stdout: pipe(stdout),
+                stderr: pipe(stderr),
             }),
         );
-        self.ready.push_back(token(run, Stream::Stdout));
-        self.ready.push_back(token(run, Stream::Stderr));
+        self.ready.push_back((run, Stream::Stdout));
+        self.ready.push_back((run, Stream::Stderr));
     }
 
-    fn pipe_mut(&mut self, token: u64) -> Option<&mut Pipe> {
-        let (run, index) = parts(token);
-        self.runs.get_mut(&run)?.pipes[index].as_mut()
+    fn pipe_mut(&mut self, run: RunId, stream: Stream) -> Option<&mut Pipe> {
+        self.runs.get_mut(&run)?.pipe(stream).as_mut()
     }
 
-    /// Notes that epoll reported `token` readable (or closed).
-    pub fn on_ready(&mut self, token: u64) {
+    /// Notes that epoll reported `run`'s `stream` pipe readable (or closed).
+    pub fn on_ready(&mut self, run: RunId, stream: Stream) {
         // Unknown: not handed over yet (`add` reads it then), or closed since.
-        if let Some(pipe) = self.pipe_mut(token) {
+        if let Some(pipe) = self.pipe_mut(run, stream) {
             if !pipe.queued {
                 pipe.queued = true;
-                self.ready.push_back(token);
+                self.ready.push_back((run, stream));
             }
         }
     }
@@ -132,13 +142,13 @@ impl Pipes {
     /// One read from the next ready pipe, its lines to the callbacks; false if
     /// no pipe was ready.
     pub fn read_next(&mut self, registry: &Registry) -> bool {
-        while let Some(token) = self.ready.pop_front() {
-            if self.pipe_mut(token).is_none() {
-                continue; // closed since it was queued (tokens are never reused)
+        while let Some((run, stream)) = self.ready.pop_front() {
+            if self.pipe_mut(run, stream).is_none() {
+                continue; // closed since it was queued (run ids are never reused)
             }
-            if self.read_once(token, registry) {
-                self.ready.push_back(token);
-            } else if let Some(pipe) = self.pipe_mut(token) {
+            if self.read_once(run, stream, registry) {
+                self.ready.push_back((run, stream));
+            } else if let Some(pipe) = self.pipe_mut(run, stream) {
                 pipe.queued = false;
             }
             return true;
@@ -150,9 +160,8 @@ impl Pipes {
     /// all it wrote (but what a grandchild writes later).
     pub fn drain(&mut self, run: RunId, registry: &Registry) {
         for stream in [Stream::Stdout, Stream::Stderr] {
-            let token = token(run, stream);
             for _ in 0..EXIT_DRAIN_READS {
-                if !self.read_once(token, registry) {
+                if !self.read_once(run, stream, registry) {
                     break;
                 }
             }
@@ -165,25 +174,24 @@ impl Pipes {
         let runs: Vec<RunId> = self.runs.keys().copied().collect();
         for run in runs {
             for stream in [Stream::Stdout, Stream::Stderr] {
-                let token = token(run, stream);
                 for _ in 0..EXIT_DRAIN_READS {
-                    if !self.read_once(token, registry) {
+                    if !self.read_once(run, stream, registry) {
                         break;
                     }
                 }
-                self.close(token, registry);
+                self.close(run, stream, registry);
             }
         }
     }
 
     /// Reads one chunk from a pipe and delivers its lines; true if the pipe may
     /// hold more.
-    fn read_once(&mut self, token: u64, registry: &Registry) -> bool {
-        let (run, index) = parts(token);
+    fn read_once(&mut self, run: RunId, stream: Stream, registry: &Registry) -> bool {
         let Some(entry) = self.runs.get_mut(&run) else {
             return false;
         };
-        let Some(pipe) = entry.pipes[index].as_mut() else {
+        let (name, pipe) = entry.named_pipe(stream);
+        let Some(pipe) = pipe.as_mut() else {
             return false;
         };
         self.buffer.clear();
@@ -191,9 +199,7 @@ impl Pipes {
             ReadOutcome::Data(_) => {
                 let splitter = pipe.pending.get_or_insert_with(Default::default);
                 let data = &mut self.buffer;
-                registry.deliver_lines(&entry.name, stream_of(index), |sink| {
-                    splitter.feed(data, sink)
-                });
+                registry.deliver_lines(name, stream, |sink| splitter.feed(data, sink));
                 // A flood keeps its splitter (most reads end mid-line); a quiet
                 // pipe whose lines are whole holds none.
                 if splitter.pending() == 0 {
@@ -203,25 +209,25 @@ impl Pipes {
             }
             ReadOutcome::WouldBlock => false,
             ReadOutcome::Closed => {
-                self.close(token, registry);
+                self.close(run, stream, registry);
                 false
             }
         }
     }
 
     /// Delivers a pipe's last line, if unterminated, and closes it (which also
-    /// takes it out of the epoll set). Its token may stay in `ready`.
-    fn close(&mut self, token: u64, registry: &Registry) {
-        let (run, index) = parts(token);
+    /// takes it out of the epoll set). It may stay in `ready`.
+    fn close(&mut self, run: RunId, stream: Stream, registry: &Registry) {
         let Some(entry) = self.runs.get_mut(&run) else {
             return;
         };
-        if let Some(pipe) = entry.pipes[index].take() {
+        let (name, pipe) = entry.named_pipe(stream);
+        if let Some(pipe) = pipe.take() {
             if let Some(mut splitter) = pipe.pending {
-                registry.deliver_lines(&entry.name, stream_of(index), |sink| splitter.finish(sink));
+                registry.deliver_lines(name, stream, |sink| splitter.finish(sink));
             }
         }
-        if entry.pipes.iter().all(Option::is_none) {
+        if entry.stdout.is_none() && entry.stderr.is_none() {
             self.runs.remove(&run);
         }
     }

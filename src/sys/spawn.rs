@@ -7,13 +7,38 @@
 //! (glibc's `setuid` would signal every thread of the *parent*). It reports a
 //! failure by storing its errno in the shared [`ChildContext`] before `_exit(127)`;
 //! `CLONE_VFORK` guarantees the store is visible when `clone` returns.
+//!
+//! A spawn has three parts: *prepare* ([`ExecArrays`], [`ChildContext`]: every
+//! allocation, in the parent), *in the child* ([`child_main`]: raw system calls
+//! only, on the prepared data), and *after* ([`finish`]: the child's verdict,
+//! and its reaping if it failed). A new option of the child (a resource limit,
+//! a descriptor to pass, a cgroup) is a field of [`SpawnRequest`], one of
+//! [`ChildContext`], and one step of [`setup_child`]. Around the clone every
+//! signal is blocked by a [`SignalsBlocked`] guard, which gives the mask back on
+//! every path.
 
 use super::pipe::{above_stdio, Pipe};
 use super::{check, errno};
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
+
+/// What to start, and how. Unset fields keep the defaults
+/// (`SpawnRequest { argv, ..Default::default() }`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpawnRequest<'a> {
+    /// Paths to try in turn for the program (the PATH search, done as execvp does).
+    pub candidates: &'a [CString],
+    pub argv: &'a [CString],
+    /// The environment; None: the host's.
+    pub env: Option<&'a [CString]>,
+    /// The working directory; None: the host's.
+    pub cwd: Option<&'a CStr>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
 
 /// A running child: its pid, a pidfd for it, and our ends of its stdout and stderr.
 pub struct Spawned {
@@ -31,24 +56,6 @@ pub struct Spawner {
 
 const CHILD_STACK: usize = 64 * 1024;
 
-/// What the child needs, all prepared by the parent (the child cannot allocate).
-#[repr(C)]
-struct ChildContext {
-    /// Paths to try in turn for the program (the PATH search, done as execvp does).
-    candidates: *const *const libc::c_char,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-    cwd: *const libc::c_char,
-    uid: i64,
-    gid: i64,
-    stdin: RawFd,
-    stdout: RawFd,
-    stderr: RawFd,
-    parent: libc::pid_t,
-    /// Written by the child when it fails before or at exec: the errno.
-    error: AtomicI32,
-}
-
 impl Spawner {
     pub fn new() -> Result<Spawner, i32> {
         // SAFETY: a constant NUL-terminated path; returns a fresh descriptor.
@@ -62,105 +69,45 @@ impl Spawner {
         })
     }
 
-    /// Starts `argv` trying each of `candidates` as the program, with `env` (None:
-    /// the host's environment), `cwd`, `uid` and `gid`. Returns the errno of the
-    /// failure: of the pipes, of clone, or the child's own (exec, chdir, setuid…).
-    pub fn spawn(
-        &mut self,
-        candidates: &[CString],
-        argv: &[CString],
-        env: Option<&[CString]>,
-        cwd: Option<&CStr>,
-        uid: Option<u32>,
-        gid: Option<u32>,
-    ) -> Result<Spawned, i32> {
+    /// Starts `request`. Returns the errno of the failure: of the pipes, of the
+    /// signal mask, of clone, or the child's own (exec, chdir, setuid…).
+    pub fn spawn(&mut self, request: &SpawnRequest<'_>) -> Result<Spawned, i32> {
+        // Prepare.
         let out = Pipe::new()?;
         let err = Pipe::new()?;
-        let candidates = null_terminated(candidates);
-        let argv = null_terminated(argv);
-        let envp = env.map(null_terminated);
-        let context = ChildContext {
-            candidates: candidates.as_ptr(),
-            argv: argv.as_ptr(),
-            envp: match &envp {
-                Some(envp) => envp.as_ptr(),
-                // SAFETY: `environ` is the host's environment array; reading the
-                // pointer is what posix_spawn's callers do. (A host thread calling
-                // setenv concurrently is a data race for them as for us.)
-                None => unsafe { environ.cast_const().cast() },
-            },
-            cwd: cwd.map_or(ptr::null(), CStr::as_ptr),
-            uid: uid.map_or(-1, i64::from),
-            gid: gid.map_or(-1, i64::from),
-            stdin: self.devnull.as_raw_fd(),
-            stdout: out.write.as_raw_fd(),
-            stderr: err.write.as_raw_fd(),
-            // SAFETY: getpid has no preconditions.
-            parent: unsafe { libc::getpid() },
-            error: AtomicI32::new(0),
-        };
-        // The stack grows down from its 16-byte aligned top.
-        let top = self.stack.as_mut_ptr_range().end as usize & !15;
-        let mut pidfd: libc::c_int = -1;
-
-        // Block every signal (glibc's internal ones too, hence the raw system
-        // call) so that no handler of the host runs in the child while it shares
-        // our memory; the child resets dispositions, then unblocks.
-        let all: u64 = !0;
-        let mut old: u64 = 0;
-        // SAFETY: rt_sigprocmask reads one 8-byte set and writes one.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &all,
-                &mut old,
-                8,
-            );
-        }
-        // SAFETY: `child_main` runs on our `stack`, which outlives the child's use
-        // of it (CLONE_VFORK suspends us until the child execs or exits), and only
-        // reads `context` and the arrays it points to, all alive until we return.
-        // With CLONE_PIDFD the kernel stores the pidfd (close-on-exec) in `pidfd`.
-        let pid = unsafe {
-            libc::clone(
-                child_main,
-                top as *mut libc::c_void,
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD,
-                (&context as *const ChildContext).cast_mut().cast(),
-                &mut pidfd as *mut libc::c_int,
-            )
-        };
-        let clone_error = errno();
-        // SAFETY: restores the mask saved above.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &old,
-                ptr::null_mut::<u64>(),
-                8,
-            );
-        }
-        if pid == -1 {
-            return Err(clone_error);
-        }
-        // SAFETY: CLONE_PIDFD gave us a fresh descriptor owned by nobody else.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+        let arrays = ExecArrays::new(request);
+        let context = ChildContext::new(
+            request,
+            &arrays,
+            self.devnull.as_fd(),
+            out.write.as_fd(),
+            err.write.as_fd(),
+        );
+        // In the child, until it execs or exits.
+        let (pid, pidfd) = clone_child(&mut self.stack, &context)?;
+        // After.
         let failure = context.error.load(Ordering::SeqCst);
-        if failure != 0 {
-            // The child has called _exit: reap it now so it leaves no zombie.
-            let mut status = 0;
-            // SAFETY: waits for our own child, writing its status into `status`.
-            while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && errno() == libc::EINTR {}
-            return Err(failure);
+        finish(pid, pidfd, failure, out.read, err.read)
+    }
+}
+
+/// The NULL-terminated arrays of C strings that execve takes, pointing into the
+/// request's strings (built before the clone: the child cannot allocate).
+struct ExecArrays<'a> {
+    candidates: Vec<*const libc::c_char>,
+    argv: Vec<*const libc::c_char>,
+    envp: Option<Vec<*const libc::c_char>>,
+    strings: PhantomData<&'a CString>,
+}
+
+impl<'a> ExecArrays<'a> {
+    fn new(request: &SpawnRequest<'a>) -> ExecArrays<'a> {
+        ExecArrays {
+            candidates: null_terminated(request.candidates),
+            argv: null_terminated(request.argv),
+            envp: request.env.map(null_terminated),
+            strings: PhantomData,
         }
-        Ok(Spawned {
-            pid,
-            pidfd,
-            stdout: out.read,
-            stderr: err.read,
-        })
     }
 }
 
@@ -176,28 +123,226 @@ extern "C" {
     static mut environ: *mut *mut libc::c_char;
 }
 
+/// What the child needs, all prepared by the parent (the child cannot allocate);
+/// it borrows the arrays and descriptors it points to.
+#[repr(C)]
+struct ChildContext<'a> {
+    candidates: *const *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    cwd: *const libc::c_char,
+    uid: i64,
+    gid: i64,
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: RawFd,
+    parent: libc::pid_t,
+    /// Written by the child when it fails before or at exec: the errno.
+    error: AtomicI32,
+    borrows: PhantomData<&'a ()>,
+}
+
+impl<'a> ChildContext<'a> {
+    fn new(
+        request: &SpawnRequest<'a>,
+        arrays: &'a ExecArrays<'a>,
+        stdin: BorrowedFd<'a>,
+        stdout: BorrowedFd<'a>,
+        stderr: BorrowedFd<'a>,
+    ) -> ChildContext<'a> {
+        ChildContext {
+            candidates: arrays.candidates.as_ptr(),
+            argv: arrays.argv.as_ptr(),
+            envp: match &arrays.envp {
+                Some(envp) => envp.as_ptr(),
+                // SAFETY: `environ` is the host's environment array; reading the
+                // pointer is what posix_spawn's callers do. (A host thread calling
+                // setenv concurrently is a data race for them as for us.)
+                None => unsafe { environ.cast_const().cast() },
+            },
+            cwd: request.cwd.map_or(ptr::null(), CStr::as_ptr),
+            uid: request.uid.map_or(-1, i64::from),
+            gid: request.gid.map_or(-1, i64::from),
+            stdin: stdin.as_raw_fd(),
+            stdout: stdout.as_raw_fd(),
+            stderr: stderr.as_raw_fd(),
+            // SAFETY: getpid has no preconditions.
+            parent: unsafe { libc::getpid() },
+            error: AtomicI32::new(0),
+            borrows: PhantomData,
+        }
+    }
+}
+
+/// Sets this thread's signal mask to `set` (storing the previous one in `old`)
+/// with the raw system call, which covers glibc's internal signals too (its
+/// `sigprocmask` leaves those alone). Async-signal-safe and allocation-free:
+/// the child calls it too.
+fn set_signal_mask(set: &u64, old: Option<&mut u64>) -> Result<(), i32> {
+    let old = old.map_or(ptr::null_mut(), |old| old as *mut u64);
+    // SAFETY: rt_sigprocmask reads one 8-byte set from a live u64 and writes
+    // one into `old` when it is not NULL (a live u64 we borrow mutably).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            set as *const u64,
+            old,
+            std::mem::size_of::<u64>(),
+        )
+    };
+    check(ret as libc::c_int).map(drop)
+}
+
+/// Every signal blocked on this thread, from [`block_all`](Self::block_all) to
+/// [`restore`](Self::restore) (or drop), so that no handler of the host runs in
+/// a CLONE_VM child while it shares our memory.
+#[must_use]
+struct SignalsBlocked {
+    /// The mask to restore.
+    old: u64,
+}
+
+impl SignalsBlocked {
+    fn block_all() -> Result<SignalsBlocked, i32> {
+        let mut old = 0;
+        set_signal_mask(&!0, Some(&mut old))?;
+        Ok(SignalsBlocked { old })
+    }
+
+    /// Restores the mask saved by [`block_all`](Self::block_all).
+    fn restore(self) -> Result<(), i32> {
+        let old = self.old;
+        std::mem::forget(self);
+        set_signal_mask(&old, None)
+    }
+}
+
+impl Drop for SignalsBlocked {
+    /// Only on a path that did not call `restore` (which reports the result).
+    fn drop(&mut self) {
+        let restored = set_signal_mask(&self.old, None);
+        debug_assert!(restored.is_ok(), "restoring the signal mask failed");
+    }
+}
+
+/// Starts the child on `stack`: its pid and pidfd once it has exec'd or exited
+/// (CLONE_VFORK suspends us until then), or the errno of the mask or of clone.
+fn clone_child(stack: &mut [u8], context: &ChildContext<'_>) -> Result<(i32, OwnedFd), i32> {
+    // The stack grows down from its 16-byte aligned top.
+    let top = stack.as_mut_ptr_range().end as usize & !15;
+    let mut pidfd: libc::c_int = -1;
+    // The child resets dispositions, then unblocks.
+    let blocked = SignalsBlocked::block_all()?;
+    // SAFETY: `child_main` runs on `stack`, which outlives the child's use of it
+    // (CLONE_VFORK suspends us until the child execs or exits), and only reads
+    // `context` and the arrays it points to, all alive until we return. With
+    // CLONE_PIDFD the kernel stores the pidfd (close-on-exec) in `pidfd`.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD,
+            (context as *const ChildContext<'_>).cast_mut().cast(),
+            &mut pidfd as *mut libc::c_int,
+        )
+    };
+    let clone_error = errno();
+    let restored = blocked.restore();
+    if pid == -1 {
+        return Err(clone_error);
+    }
+    // SAFETY: CLONE_PIDFD gave us a fresh descriptor owned by nobody else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    if let Err(errno) = restored {
+        // Not expected of valid arguments; do not keep a child this spawn reports failed.
+        let _ = super::process::send_signal(pidfd.as_fd(), libc::SIGKILL);
+        reap_failed(pid);
+        return Err(errno);
+    }
+    Ok((pid, pidfd))
+}
+
+/// After the clone: the child's own failure (it has then called `_exit`), or
+/// the running child.
+fn finish(
+    pid: i32,
+    pidfd: OwnedFd,
+    failure: i32,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+) -> Result<Spawned, i32> {
+    if failure != 0 {
+        reap_failed(pid);
+        return Err(failure);
+    }
+    Ok(Spawned {
+        pid,
+        pidfd,
+        stdout,
+        stderr,
+    })
+}
+
+/// Reaps a child that has exited or been killed, so it leaves no zombie.
+fn reap_failed(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waits for our own child, writing its status into `status`.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && errno() == libc::EINTR {}
+}
+
 /// The child's entry point: never returns.
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `ChildContext`, alive while the parent is
     // suspended by CLONE_VFORK.
-    let context = unsafe { &*(arg as *const ChildContext) };
-    // SAFETY: see `setup_and_exec`; it only returns on failure.
-    let error = unsafe { setup_and_exec(context) };
+    let context = unsafe { &*(arg as *const ChildContext<'_>) };
+    // SAFETY: we are that child; see `setup_child` and `exec`.
+    let error = match unsafe { setup_child(context) } {
+        // SAFETY: as above; `exec` only returns on failure.
+        Ok(()) => unsafe { exec(context) },
+        Err(error) => error,
+    };
     context.error.store(error.max(1), Ordering::SeqCst);
     // SAFETY: _exit is async-signal-safe and ends only this child.
     unsafe { libc::_exit(127) }
 }
 
-/// Prepares the child and execs; returns the errno of what failed.
+// The steps in the child. Each runs in the CLONE_VM child, on the prepared
+// context only: raw system calls, no allocation, no lock, no glibc wrapper that
+// acts on other threads. An `Err` is the errno of the step that failed.
+
+/// Prepares the child for exec, in order; the mask stays all-blocked until the
+/// last step.
 ///
 /// # Safety
-/// Runs in the CLONE_VM child: only raw system calls on `context`'s data.
-unsafe fn setup_and_exec(c: &ChildContext) -> i32 {
-    // Signal dispositions back to default (the mask is still all-blocked). The
-    // kernel's sigaction with a zeroed handler, flags, restorer and mask is SIG_DFL.
+/// Only in the CLONE_VM child of [`clone_child`], with its `context`.
+unsafe fn setup_child(c: &ChildContext<'_>) -> Result<(), i32> {
+    reset_signal_dispositions();
+    // SAFETY: setpgid on ourselves. Its own process group: a terminal's ^C
+    // reaches the monitor, not the child.
+    libc::setpgid(0, 0);
+    redirect_stdio(c)?;
+    close_inherited();
+    drop_privileges(c)?;
+    // SAFETY: `cwd` is NULL or a NUL-terminated string the parent keeps alive.
+    if !c.cwd.is_null() && libc::chdir(c.cwd) == -1 {
+        return Err(errno());
+    }
+    die_with_parent(c)?;
+    set_signal_mask(&0, None)
+}
+
+/// Signal dispositions back to default (the mask is still all-blocked).
+///
+/// # Safety
+/// Only in the CLONE_VM child: in the parent it would undo the host's handlers.
+unsafe fn reset_signal_dispositions() {
+    // The kernel's sigaction with a zeroed handler, flags, restorer and mask is SIG_DFL.
     let default_action = [0u64; 4];
     for signal in 1..=64 {
         if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            // SAFETY: rt_sigaction reads one kernel sigaction (32 bytes, live)
+            // and, with a NULL old action, writes nothing.
             libc::syscall(
                 libc::SYS_rt_sigaction,
                 signal,
@@ -207,49 +352,82 @@ unsafe fn setup_and_exec(c: &ChildContext) -> i32 {
             );
         }
     }
-    // Its own process group: a terminal's ^C reaches the monitor, not the child.
-    libc::setpgid(0, 0);
+}
+
+/// stdin from `/dev/null`, stdout and stderr to our pipes.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with descriptors the parent keeps open.
+unsafe fn redirect_stdio(c: &ChildContext<'_>) -> Result<(), i32> {
     for (from, to) in [(c.stdin, 0), (c.stdout, 1), (c.stderr, 2)] {
+        // SAFETY: dup2 of descriptors the parent holds open; all are 3 or
+        // above, so no dup2 clobbers a later source.
         if libc::dup2(from, to) == -1 {
-            return errno();
+            return Err(errno());
         }
     }
-    // No descriptor of the host leaks in.
+    Ok(())
+}
+
+/// No descriptor of the host leaks in.
+///
+/// # Safety
+/// Only in the CLONE_VM child: the descriptor table is its own (no CLONE_FILES).
+unsafe fn close_inherited() {
+    // SAFETY: closes this process's descriptors from 3 up; none is in use by
+    // Rust code here.
     if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) == -1 {
         for fd in 3..65536 {
             libc::close(fd);
         }
     }
+}
+
+/// The requested gid and uid, with raw system calls (glibc's `setuid` would
+/// signal every thread of the *parent*).
+///
+/// # Safety
+/// Only in the CLONE_VM child.
+unsafe fn drop_privileges(c: &ChildContext<'_>) -> Result<(), i32> {
     if c.uid >= 0 {
-        // Drop supplementary groups; without privilege this fails, and setuid decides.
+        // SAFETY: setgroups with an empty list reads no memory. Drops the
+        // supplementary groups; without privilege this fails, and setuid decides.
         libc::syscall(libc::SYS_setgroups, 0usize, ptr::null::<libc::gid_t>());
     }
+    // SAFETY: setgid and setuid read no memory.
     if c.gid >= 0 && libc::syscall(libc::SYS_setgid, c.gid as libc::gid_t) == -1 {
-        return errno();
+        return Err(errno());
     }
     if c.uid >= 0 && libc::syscall(libc::SYS_setuid, c.uid as libc::uid_t) == -1 {
-        return errno();
+        return Err(errno());
     }
-    if !c.cwd.is_null() && libc::chdir(c.cwd) == -1 {
-        return errno();
-    }
-    // Die with the monitor's thread (set after setuid, which clears it), unless
-    // the monitor is already gone.
+    Ok(())
+}
+
+/// Die with the monitor's thread (set after setuid, which clears it), unless
+/// the monitor is already gone.
+///
+/// # Safety
+/// Only in the CLONE_VM child.
+unsafe fn die_with_parent(c: &ChildContext<'_>) -> Result<(), i32> {
+    // SAFETY: prctl and getppid read no memory.
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     if libc::getppid() != c.parent {
-        return libc::ESRCH;
+        return Err(libc::ESRCH);
     }
-    let empty = 0u64;
-    libc::syscall(
-        libc::SYS_rt_sigprocmask,
-        libc::SIG_SETMASK,
-        &empty as *const u64,
-        ptr::null::<u64>(),
-        8,
-    );
+    Ok(())
+}
+
+/// Execs the first candidate that the kernel accepts; returns the errno to report.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with the parent's NULL-terminated arrays.
+unsafe fn exec(c: &ChildContext<'_>) -> i32 {
     let mut error = libc::ENOENT;
     let mut saw_eacces = false;
     let mut candidate = c.candidates;
+    // SAFETY: `candidates` is NULL-terminated and each entry, `argv` and `envp`
+    // are the parent's live C strings and arrays.
     while !(*candidate).is_null() {
         libc::execve(*candidate, c.argv, c.envp);
         error = errno();
@@ -264,5 +442,74 @@ unsafe fn setup_and_exec(c: &ChildContext) -> i32 {
         libc::EACCES
     } else {
         error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::{reap, Reaped};
+
+    /// This thread's signal mask, read with the raw system call.
+    fn current_mask() -> u64 {
+        let mut mask = 0u64;
+        // SAFETY: with a NULL set rt_sigprocmask changes nothing and writes the
+        // current mask into `mask`, a live u64.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_BLOCK,
+                ptr::null::<u64>(),
+                &mut mask as *mut u64,
+                8,
+            )
+        };
+        assert_eq!(ret, 0);
+        mask
+    }
+
+    #[test]
+    fn the_mask_guard_blocks_everything_and_puts_the_mask_back() {
+        let before = current_mask();
+        let blocked = SignalsBlocked::block_all().unwrap();
+        // SIGKILL and SIGSTOP cannot be blocked.
+        let unblockable = 1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1);
+        assert_eq!(current_mask(), !unblockable);
+        blocked.restore().unwrap();
+        assert_eq!(current_mask(), before);
+        drop(SignalsBlocked::block_all().unwrap());
+        assert_eq!(current_mask(), before);
+    }
+
+    #[test]
+    fn a_spawn_reports_the_childs_errno_and_leaves_the_mask_alone() {
+        let before = current_mask();
+        let mut spawner = Spawner::new().unwrap();
+        let missing = [c"/nonexistent/procmon-test".to_owned()];
+        let request = SpawnRequest {
+            candidates: &missing,
+            argv: &missing,
+            ..Default::default()
+        };
+        assert_eq!(spawner.spawn(&request).err(), Some(libc::ENOENT));
+        assert_eq!(current_mask(), before);
+
+        let program = [c"/bin/sh".to_owned()];
+        let argv = [c"sh".to_owned(), c"-c".to_owned(), c"exit 3".to_owned()];
+        let request = SpawnRequest {
+            candidates: &program,
+            argv: &argv,
+            cwd: Some(c"/"),
+            ..Default::default()
+        };
+        let spawned = spawner.spawn(&request).unwrap();
+        assert!(spawned.pid > 0);
+        assert_eq!(current_mask(), before);
+        loop {
+            match reap(spawned.pidfd.as_fd()) {
+                Reaped::Running => std::thread::yield_now(),
+                reaped => break assert_eq!(reaped, Reaped::Exited(3)),
+            }
+        }
     }
 }
