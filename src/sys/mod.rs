@@ -13,8 +13,8 @@ mod spawn;
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
 pub use pipe::{read_append, ReadOutcome};
-pub use process::{has_exited, reap, reap_blocking, send_group_signal, send_signal, Reaped};
-pub use spawn::{SpawnRequest, Spawned, Spawner};
+pub use process::{has_exited, reap, reap_blocking, send_group_signal, send_signal, Reaped, Usage};
+pub use spawn::{ResourceLimit, SpawnRequest, Spawned, Spawner};
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {

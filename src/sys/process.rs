@@ -3,6 +3,7 @@
 
 use super::check;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
 
 /// Sends `signal` to the process behind `pidfd`: `Ok(false)` if it is gone
 /// (reaped), which is not an error.
@@ -42,29 +43,54 @@ pub fn send_group_signal(pgid: i32, signal: i32) -> Result<bool, i32> {
 /// How a reaped child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reaped {
-    Exited(i32),
-    Signaled(i32),
+    Exited(i32, Usage),
+    Signaled {
+        signal: i32,
+        core_dumped: bool,
+        usage: Usage,
+    },
     /// Not exited yet.
     Running,
     /// Someone else reaped it (ECHILD).
     Gone,
 }
 
-/// `waitid(P_PIDFD, pidfd, flags)`, retried on EINTR: the child's state, or the
-/// errno.
+/// What a reaped child used (its `rusage`, its waited-for children included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub user_cpu: Duration,
+    pub sys_cpu: Duration,
+    /// Peak resident set, in KiB.
+    pub max_rss_kib: i64,
+}
+
+fn duration(tv: libc::timeval) -> Duration {
+    Duration::new(
+        tv.tv_sec.max(0) as u64,
+        (tv.tv_usec.clamp(0, 999_999) * 1000) as u32,
+    )
+}
+
+/// `waitid(P_PIDFD, pidfd, flags)`, retried on EINTR: the child's state and
+/// resource use, or the errno. The raw system call, whose fifth argument (which
+/// glibc's wrapper lacks) is the reaped child's rusage.
 fn wait_pidfd(pidfd: BorrowedFd<'_>, flags: libc::c_int) -> Result<Reaped, i32> {
     loop {
-        // SAFETY: a zeroed siginfo_t is a valid value of this plain C struct.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes at most one siginfo_t into `info`, which we own.
+        // SAFETY: a zeroed siginfo_t and rusage are valid values of these plain C structs.
+        let (mut info, mut usage): (libc::siginfo_t, libc::rusage) =
+            unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        // SAFETY: waitid writes at most one siginfo_t into `info` and one rusage
+        // into `usage`, both ours.
         let ret = unsafe {
-            libc::waitid(
+            libc::syscall(
+                libc::SYS_waitid,
                 libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
+                pidfd.as_raw_fd(),
+                &mut info as *mut libc::siginfo_t,
                 flags,
+                &mut usage as *mut libc::rusage,
             )
-        };
+        } as libc::c_int;
         match check(ret) {
             Err(libc::EINTR) => continue,
             Err(errno) => return Err(errno),
@@ -75,9 +101,18 @@ fn wait_pidfd(pidfd: BorrowedFd<'_>, flags: libc::c_int) -> Result<Reaped, i32> 
         if pid == 0 {
             return Ok(Reaped::Running);
         }
+        let usage = Usage {
+            user_cpu: duration(usage.ru_utime),
+            sys_cpu: duration(usage.ru_stime),
+            max_rss_kib: usage.ru_maxrss,
+        };
         return Ok(match info.si_code {
-            libc::CLD_EXITED => Reaped::Exited(status),
-            _ => Reaped::Signaled(status),
+            libc::CLD_EXITED => Reaped::Exited(status, usage),
+            code => Reaped::Signaled {
+                signal: status,
+                core_dumped: code == libc::CLD_DUMPED,
+                usage,
+            },
         });
     }
 }

@@ -38,6 +38,18 @@ pub struct SpawnRequest<'a> {
     pub cwd: Option<&'a CStr>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// Resource limits set in the child before exec (and before it drops
+    /// privileges, so root can raise a hard limit for an unprivileged child).
+    pub rlimits: &'a [ResourceLimit],
+}
+
+/// One `setrlimit` for the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct ResourceLimit {
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
 }
 
 /// A running child: its pid, a pidfd for it, and our ends of its stdout and stderr.
@@ -133,6 +145,8 @@ struct ChildContext<'a> {
     cwd: *const libc::c_char,
     uid: i64,
     gid: i64,
+    rlimits: *const ResourceLimit,
+    n_rlimits: usize,
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
@@ -163,6 +177,8 @@ impl<'a> ChildContext<'a> {
             cwd: request.cwd.map_or(ptr::null(), CStr::as_ptr),
             uid: request.uid.map_or(-1, i64::from),
             gid: request.gid.map_or(-1, i64::from),
+            rlimits: request.rlimits.as_ptr(),
+            n_rlimits: request.rlimits.len(),
             stdin: stdin.as_raw_fd(),
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
@@ -323,6 +339,7 @@ unsafe fn setup_child(c: &ChildContext<'_>) -> Result<(), i32> {
     libc::setpgid(0, 0);
     redirect_stdio(c)?;
     close_inherited();
+    set_rlimits(c)?;
     drop_privileges(c)?;
     // SAFETY: `cwd` is NULL or a NUL-terminated string the parent keeps alive.
     if !c.cwd.is_null() && libc::chdir(c.cwd) == -1 {
@@ -381,6 +398,31 @@ unsafe fn close_inherited() {
             libc::close(fd);
         }
     }
+}
+
+/// The requested resource limits, with the raw `prlimit64` on ourselves.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with the parent's live array of limits.
+unsafe fn set_rlimits(c: &ChildContext<'_>) -> Result<(), i32> {
+    for i in 0..c.n_rlimits {
+        // SAFETY: `rlimits` points to `n_rlimits` limits the parent keeps alive.
+        let limit = &*c.rlimits.add(i);
+        let value = [limit.soft, limit.hard]; // struct rlimit64
+                                              // SAFETY: prlimit64 on pid 0 (ourselves) reads one rlimit64 from `value`
+                                              // and, with a NULL old limit, writes nothing.
+        let ret = libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            limit.resource,
+            value.as_ptr(),
+            ptr::null_mut::<u64>(),
+        );
+        if ret == -1 {
+            return Err(errno());
+        }
+    }
+    Ok(())
 }
 
 /// The requested gid and uid, with raw system calls (glibc's `setuid` would
@@ -508,7 +550,8 @@ mod tests {
         loop {
             match reap(spawned.pidfd.as_fd()) {
                 Reaped::Running => std::thread::yield_now(),
-                reaped => break assert_eq!(reaped, Reaped::Exited(3)),
+                Reaped::Exited(code, _) => break assert_eq!(code, 3),
+                other => panic!("{other:?}"),
             }
         }
     }
