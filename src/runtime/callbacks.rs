@@ -2,11 +2,12 @@
 //! guarantee that once a setter returns (off the callback thread) no call of the
 //! previous callback is in progress.
 
-use crate::core::{Event, Line, Name};
+use crate::core::{Line, Name, Report};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 /// Which output stream a line came from (values as `procmon_stream_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,7 +19,28 @@ pub enum Stream {
 /// Called for every line of output: the process name, the stream, the line.
 pub type LogCallback = Arc<dyn Fn(&Name, Stream, Line<'_>) + Send + Sync>;
 /// Called for every lifecycle event.
-pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+pub type EventCallback = Arc<dyn Fn(&LifecycleEvent) + Send + Sync>;
+
+/// A lifecycle event as the event callback gets it: what the supervisor
+/// reported, when, and for an EXITED what the run used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifecycleEvent {
+    pub report: Report,
+    /// Wall-clock time when it happened.
+    pub timestamp: SystemTime,
+    /// EXITED: the run's resource use; `None` for other events, and for an exit
+    /// whose status someone else took.
+    pub usage: Option<Usage>,
+}
+
+/// What a run used, from its rusage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub user_cpu: Duration,
+    pub sys_cpu: Duration,
+    /// Peak resident set, in KiB.
+    pub max_rss_kib: i64,
+}
 
 #[derive(Default)]
 struct Slots {
@@ -104,7 +126,7 @@ impl Registry {
         });
     }
 
-    pub fn deliver_event(&self, event: &Event) {
+    pub fn deliver_event(&self, event: &LifecycleEvent) {
         let guard = self.slots.lock();
         let callback = guard.borrow().event.clone();
         if let Some(callback) = callback {

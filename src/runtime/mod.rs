@@ -32,5 +32,5 @@ mod reaper;
 mod shared;
 mod token;
 
-pub use callbacks::{EventCallback, LogCallback, Stream};
+pub use callbacks::{EventCallback, LifecycleEvent, LogCallback, Stream, Usage};
 pub use monitor::Monitor;

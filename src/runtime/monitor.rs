@@ -149,6 +149,23 @@ impl Monitor {
         })
     }
 
+    /// Sends `signo` to the running child, or with `whole_unit` to its whole
+    /// process group: not a stop, not a restart. `State` when it is not running.
+    pub fn signal_process(&self, name: &str, signo: i32, whole_unit: bool) -> Result<()> {
+        core::check_signal(signo, "the signal")?;
+        let name = name.to_owned();
+        self.inbox.call(move |engine| {
+            let (run, _pid) = engine.sup.current_run(&name)?;
+            if engine.children.reaper.send(run, signo, whole_unit) {
+                Ok(())
+            } else {
+                Err(Error::state(format!(
+                    "{name:?} is not running: its child has exited"
+                )))
+            }
+        })
+    }
+
     pub fn restart_all(&self) -> Result<()> {
         self.inbox.call(|engine| {
             engine.act(|sup, now, children| sup.restart_all(now, children));

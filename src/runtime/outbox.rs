@@ -2,9 +2,10 @@
 //! bounded channel they travel through, and the loop's [`Outbox`], where they
 //! wait, in order, while the channel is full.
 
+use super::callbacks::LifecycleEvent;
 use super::pipes::RunPipes;
 use super::shared::Shared;
-use crate::core::{Event, RunId};
+use crate::core::RunId;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,12 +16,12 @@ pub(crate) enum Message {
     /// lines can go out before its STARTED).
     Started {
         pipes: RunPipes,
-        event: Event,
+        event: LifecycleEvent,
     },
     /// A run's child has exited: what its pipes hold goes out before the next
     /// message (its EXITED event).
     Drain(RunId),
-    Event(Event),
+    Event(LifecycleEvent),
     /// Nothing follows: deliver what the pipes hold and end.
     Stop,
 }

@@ -2,6 +2,7 @@
 //! its spawn until it is reaped; signals a child through it, and reaps the ones
 //! whose pidfd fired.
 
+use super::callbacks::Usage;
 use super::token::Token;
 use crate::core::{ExitStatus, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, Reaped};
@@ -143,19 +144,38 @@ impl Reaper {
         });
     }
 
-    /// The next child to reap, with its status and when its exit was seen.
-    /// `now` dates a retry for a child that cannot be reaped yet.
-    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time)> {
+    /// The next child to reap, with its status, when its exit was seen, and
+    /// what it used (unknown when someone else reaped it). `now` dates a retry
+    /// for a child that cannot be reaped yet.
+    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time, Option<Usage>)> {
         while let Some((run, seen)) = self.exited.pop_front() {
             let child = self.runs.get(&run).expect("an exited child is watched");
             if child.stop_group && child.stopping {
                 // Its group's id is still reserved by the unreaped child.
                 child.send(libc::SIGKILL);
             }
-            let status = match sys::reap(child.pidfd.as_fd()) {
-                Reaped::Exited(code) => ExitStatus::Code(code),
-                Reaped::Signaled(signal) => ExitStatus::Signal(signal),
-                Reaped::Gone => ExitStatus::Unknown,
+            let usage = |u: sys::Usage| {
+                Some(Usage {
+                    user_cpu: u.user_cpu,
+                    sys_cpu: u.sys_cpu,
+                    max_rss_kib: u.max_rss_kib,
+                })
+            };
+            let (status, usage) = match sys::reap(child.pidfd.as_fd()) {
+                Reaped::Exited(code, u) => (ExitStatus::Code(code), usage(u)),
+                Reaped::Signaled {
+                    signal,
+                    core_dumped,
+                    usage: u,
+                } => {
+                    let status = if core_dumped {
+                        ExitStatus::Dumped(signal)
+                    } else {
+                        ExitStatus::Signal(signal)
+                    };
+                    (status, usage(u))
+                }
+                Reaped::Gone => (ExitStatus::Unknown, None),
                 Reaped::Running => {
                     // Keep it: giving up would leave a zombie nobody reaps.
                     self.not_waitable.push((run, seen, now + REAP_RETRY));
@@ -163,7 +183,7 @@ impl Reaper {
                 }
             };
             self.runs.remove(&run);
-            return Some((run, status, seen));
+            return Some((run, status, seen, usage));
         }
         None
     }
@@ -181,6 +201,23 @@ impl Reaper {
             return false;
         }
         child.send(signal.number())
+    }
+
+    /// Sends `signo` to a run's child, or with `whole_group` to its process
+    /// group, at the host's request (not a stop): false when nothing was sent
+    /// because the child has exited.
+    pub fn send(&self, run: RunId, signo: i32, whole_group: bool) -> bool {
+        let Some(child) = self.runs.get(&run) else {
+            return false;
+        };
+        if child.exit_seen || sys::has_exited(child.pidfd.as_fd()) {
+            return false;
+        }
+        if whole_group {
+            sys::send_group_signal(child.pid, signo) == Ok(true)
+        } else {
+            sys::send_signal(child.pidfd.as_fd(), signo) == Ok(true)
+        }
     }
 
     /// Kills and reaps every child still alive (a failure path: normally the
