@@ -26,7 +26,10 @@ fn main() {
          #define PROCMON_VERSION_NUMBER ({major} * 10000 + {minor} * 100 + {patch})\n\
          \n\
          /* A process monitor; see the documentation of procmon_new(). Opaque. */\n\
-         typedef struct procmon procmon_t;"
+         typedef struct procmon procmon_t;\n\
+         \n\
+         /* A process spec; see the documentation of procmon_spec_new(). Opaque. */\n\
+         typedef struct procmon_spec procmon_spec_t;"
     ));
     let header = cbindgen::Builder::new()
         .with_crate(&root)

@@ -14,20 +14,57 @@
 #include <stdbool.h>
 
 #define PROCMON_VERSION_MAJOR 0
-#define PROCMON_VERSION_MINOR 1
+#define PROCMON_VERSION_MINOR 2
 #define PROCMON_VERSION_PATCH 0
-#define PROCMON_VERSION_STRING "0.1.0"
+#define PROCMON_VERSION_STRING "0.2.0"
 /* The version as one number: major * 10000 + minor * 100 + patch. */
-#define PROCMON_VERSION_NUMBER (0 * 10000 + 1 * 100 + 0)
+#define PROCMON_VERSION_NUMBER (0 * 10000 + 2 * 100 + 0)
 
 /* A process monitor; see the documentation of procmon_new(). Opaque. */
 typedef struct procmon procmon_t;
+
+/* A process spec; see the documentation of procmon_spec_new(). Opaque. */
+typedef struct procmon_spec procmon_spec_t;
 
 /**
  * The line limit: a longer line is passed to the log callback in pieces of
  * exactly this many bytes (the last piece shorter). Nothing is dropped.
  */
 #define PROCMON_LINE_LIMIT 65536
+
+/**
+ * EXITED: a success per the spec (a success exit code, or the stop signal
+ * during a requested stop). Since 0.2.
+ */
+#define PROCMON_EXIT_EXPECTED 1
+
+/**
+ * EXITED: a stop, remove, restart_all or free asked for it. Since 0.2.
+ */
+#define PROCMON_EXIT_REQUESTED 2
+
+/**
+ * EXITED: the child dumped core. Since 0.2.
+ */
+#define PROCMON_EXIT_CORE_DUMPED 4
+
+/**
+ * EXITED: stopped because it was not ready in time. Since 0.2.
+ */
+#define PROCMON_EXIT_TIMEOUT 8
+
+/**
+ * EXITED: stopped for a missed watchdog or procmon_report_unhealthy(). Since 0.2.
+ */
+#define PROCMON_EXIT_WATCHDOG 16
+
+/**
+ * EXITED: the exit was seen, but its status was taken by someone else: a host
+ * that reaps children itself (waitpid(-1, ...) in a SIGCHLD handler) or sets
+ * SIGCHLD to SIG_IGN. exit_code is then -1 and signal 0, and the exit counts as
+ * a failure (PROCMON_RESTART_ON_FAILURE restarts it). Since 0.2.
+ */
+#define PROCMON_EXIT_STATUS_UNKNOWN 32
 
 /**
  * Which output stream a line came from.
@@ -61,6 +98,12 @@ typedef enum {
    * KILL was sent to `pid` because the kill time ran out.
    */
   PROCMON_EVENT_KILLED = 5,
+  /**
+   * The start limit was reached (procmon_spec_set_start_limit()): the process
+   * is FAILED; `delay` is the seconds until it is tried again, 0 for never.
+   * Since 0.2.
+   */
+  PROCMON_EVENT_GAVE_UP = 6,
 } procmon_event_kind_t;
 
 /**
@@ -80,6 +123,11 @@ typedef enum {
    * Exited, restart scheduled.
    */
   PROCMON_STATE_BACKOFF = 3,
+  /**
+   * Gave up: the start limit was reached (see procmon_spec_set_start_limit());
+   * tried again later only with a retry_after. Since 0.2.
+   */
+  PROCMON_STATE_FAILED = 4,
 } procmon_state_t;
 
 /**
@@ -116,6 +164,33 @@ typedef enum {
 } procmon_error_t;
 
 /**
+ * What a process does after its child exits (procmon_spec_set_restart()).
+ */
+typedef enum {
+  /**
+   * The seed: every exit is followed by a restart (the default).
+   */
+  PROCMON_RESTART_ALWAYS = 0,
+  /**
+   * A restart unless the exit is a success: an exit with a success code (see
+   * procmon_spec_set_success_exit_codes()) or, during a requested stop, a death
+   * by the stop signal. After a success the process is STOPPED and its EXITED
+   * event carries PROCMON_EXIT_EXPECTED.
+   */
+  PROCMON_RESTART_ON_FAILURE = 1,
+  /**
+   * No exit is followed by a restart: the process runs once per start.
+   */
+  PROCMON_RESTART_NEVER = 2,
+} procmon_restart_t;
+
+/**
+ * What an EXITED event says about the exit, beyond its status (bits; the C
+ * API's `PROCMON_EXIT_*`).
+ */
+typedef struct ExitFlags ExitFlags;
+
+/**
  * One line of a child's output, without its '\n'. `line` holds `len` raw bytes
  * (any bytes, not necessarily UTF-8, possibly containing NUL) and
  * `line[len] == '\0'`. `name` and `line` are valid only during the call.
@@ -128,7 +203,11 @@ typedef void (*procmon_log_fn)(void *userdata,
                                size_t len);
 
 /**
- * A lifecycle event; valid only during the callback.
+ * A lifecycle event; valid only during the callback. The library allocates it,
+ * so it may gain fields at its end in a later version (API.md "ABI rules"): a
+ * callback built against an older header reads only the fields it knows. Every
+ * field is filled for every process, whether added with procmon_add() or
+ * procmon_add_process().
  */
 typedef struct {
   procmon_event_kind_t kind;
@@ -154,9 +233,31 @@ typedef struct {
    */
   double uptime;
   /**
-   * RESTART_SCHEDULED: seconds until the restart.
+   * RESTART_SCHEDULED: seconds until the restart; GAVE_UP: until the retry
+   * (0: none).
    */
   double delay;
+  /**
+   * Since 0.2: wall-clock seconds since the epoch when it happened.
+   */
+  double timestamp;
+  /**
+   * Since 0.2, EXITED: PROCMON_EXIT_* bits; 0 for the other kinds.
+   */
+  uint32_t flags;
+  /**
+   * Since 0.2, EXITED: the run's user CPU time in seconds (its children that
+   * it waited for included, as getrusage(RUSAGE_CHILDREN) counts).
+   */
+  double user_cpu;
+  /**
+   * Since 0.2, EXITED: the run's system CPU time in seconds.
+   */
+  double sys_cpu;
+  /**
+   * Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
+   */
+  int64_t max_rss_kib;
 } procmon_event_t;
 
 /**
@@ -228,6 +329,18 @@ typedef struct {
    */
   int32_t last_signal;
 } procmon_process_info_t;
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 
@@ -349,6 +462,17 @@ int procmon_start_process(procmon_t *pm, const char *name);
 int procmon_stop_process(procmon_t *pm, const char *name);
 
 /**
+ * Sends `signal` (1 to 64, e.g. SIGHUP to reload) to the running child of
+ * `name`, or with `whole_unit` to every process of its unit (its process group:
+ * each child leads its own). Not a restart, not a stop: the supervision goes on
+ * as before. Done when the call returns.
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or name; not a signal
+ * number); PROCMON_ERR_NOT_FOUND; PROCMON_ERR_STATE (not running: no child, or
+ * it has exited and is being reaped). May be called from a callback.
+ */
+int procmon_signal_process(procmon_t *pm, const char *name, int signal, bool whole_unit);
+
+/**
  * procmon_stop_process() for every monitored process. Returns PROCMON_OK or
  * PROCMON_ERR_INVALID (NULL monitor). May be called from a callback.
  */
@@ -390,6 +514,145 @@ int procmon_process_info(procmon_t *pm, const char *name, procmon_process_info_t
  * procmon_last_error() set. May be called from a callback.
  */
 char *procmon_describe(procmon_t *pm);
+
+/**
+ * A spec for the NULL-terminated `argv` (copied; argv[0] is the program,
+ * searched in the host's PATH when it holds no '/'), every setting at its
+ * default: the host's environment and working directory, its uid and gid, the
+ * monitor's threshold, kill time and restart delays (following later changes
+ * of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
+ * no resource limit.
+ *
+ * Returns NULL for a NULL or empty argv or an empty argv[0], with
+ * procmon_last_error() set. The caller owns the spec: procmon_spec_free().
+ * Never blocks; may be called from a callback.
+ */
+procmon_spec_t *procmon_spec_new(const char *const *argv);
+
+/**
+ * Frees a spec. NULL is a no-op. A spec may be freed right after procmon_add()
+ * (which copies it).
+ */
+void procmon_spec_free(procmon_spec_t *spec);
+
+/**
+ * The base environment: `env` a NULL-terminated "KEY=VALUE" list (copied; an
+ * empty list is an empty environment), or NULL to inherit the host's (the
+ * default). procmon_spec_set_env_var() applies on top of either.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an entry without a
+ * key before its '=').
+ */
+int procmon_spec_set_env(procmon_spec_t *spec, const char *const *env);
+
+/**
+ * Sets `key` to `value` on top of the base environment, inherited or not;
+ * `value` NULL removes `key` from it. A later call for the same key replaces
+ * the earlier one. Both are copied.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec or key; an empty key or
+ * one holding '=').
+ */
+int procmon_spec_set_env_var(procmon_spec_t *spec, const char *key, const char *value);
+
+/**
+ * The working directory (copied); NULL inherits the host's (the default).
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an empty cwd).
+ */
+int procmon_spec_set_cwd(procmon_spec_t *spec, const char *cwd);
+
+/**
+ * The user and group the child runs as; `< 0` inherits the host's (the
+ * default), as in procmon_process_options_t. The host needs the privilege to
+ * switch (else each start is a SPAWN_FAILED with EPERM).
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an id too large).
+ */
+int procmon_spec_set_user(procmon_spec_t *spec, int64_t uid, int64_t gid);
+
+/**
+ * This process's threshold (seconds), instead of the monitor's
+ * (procmon_set_threshold()); without it the process follows the monitor's,
+ * even one changed later. Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL
+ * spec; NaN, infinite or negative seconds).
+ */
+int procmon_spec_set_threshold(procmon_spec_t *spec, double seconds);
+
+/**
+ * This process's kill time (seconds between the stop signal and KILL), as
+ * procmon_spec_set_threshold() does for the threshold. Same codes.
+ */
+int procmon_spec_set_kill_time(procmon_spec_t *spec, double seconds);
+
+/**
+ * This process's restart delays (seconds): the first backoff delay and its
+ * cap, as procmon_spec_set_threshold() does for the threshold. Returns
+ * PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; NaN, infinite or negative
+ * seconds; `min_s > max_s`).
+ */
+int procmon_spec_set_restart_delays(procmon_spec_t *spec, double min_s, double max_s);
+
+/**
+ * What a stop (procmon_stop_process(), procmon_remove_process(),
+ * procmon_restart_all(), procmon_stop(), procmon_free()) sends first; default
+ * SIGTERM. KILL still follows after the kill time.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; not a signal number
+ * 1 to 64; SIGKILL or SIGSTOP).
+ */
+int procmon_spec_set_stop_signal(procmon_spec_t *spec, int signal);
+
+/**
+ * The restart policy: a `procmon_restart_t` value (passed as an int).
+ * procmon_stop_process() under ON_FAILURE or NEVER stops the child and leaves
+ * the process STOPPED; procmon_restart_all() restarts every process that was
+ * running, whatever its policy; a STOPPED process starts again by
+ * procmon_start_process() and by procmon_start().
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown value).
+ */
+int procmon_spec_set_restart(procmon_spec_t *spec, int policy);
+
+/**
+ * The exit statuses that count as success: `n` codes at `codes` (copied);
+ * default 0 alone; `n` 0 makes no exit status a success. A death by the stop
+ * signal during a requested stop is always a success.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; NULL codes with n > 0).
+ */
+int procmon_spec_set_success_exit_codes(procmon_spec_t *spec, const int32_t *codes, size_t n);
+
+/**
+ * At most `burst` starts (spawns attempted, failed ones included) within any
+ * `interval_s` seconds. A start that would exceed it is not made: the process
+ * becomes FAILED (PROCMON_STATE_FAILED) with a GAVE_UP event. With
+ * `retry_after_s > 0` it is tried again that long after, with a fresh count (the
+ * GAVE_UP event's `delay`); with 0 it stays FAILED until procmon_start_process()
+ * or procmon_start(). `burst` 0 = no limit (the default).
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; NaN, infinite or
+ * negative seconds).
+ */
+int procmon_spec_set_start_limit(procmon_spec_t *spec,
+                                 uint32_t burst,
+                                 double interval_s,
+                                 double retry_after_s);
+
+/**
+ * A resource limit applied in the child before exec: `resource` an RLIMIT_*
+ * value of <sys/resource.h> (RLIMIT_NOFILE, RLIMIT_CORE, ...), `soft` and
+ * `hard` as setrlimit takes them (RLIM_INFINITY allowed). A later call for the
+ * same resource replaces the earlier one. A limit the kernel refuses at spawn
+ * (raising a hard limit without privilege) is a SPAWN_FAILED with its errno.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown resource;
+ * `soft > hard`).
+ */
+int procmon_spec_set_rlimit(procmon_spec_t *spec, int resource, uint64_t soft, uint64_t hard);
+
+/**
+ * procmon_add_process() with a spec (copied: it may be freed or reused right
+ * after): registers the process `name` (unique, non-empty UTF-8). If the
+ * service is running, the child has been spawned (or its spawn has failed) when
+ * the call returns. Blocks for the spawn. May be called from a callback.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or spec; empty or
+ * non-UTF-8 name); PROCMON_ERR_EXISTS (name already monitored);
+ * PROCMON_ERR_STATE (the monitor is shutting down).
+ */
+int procmon_add(procmon_t *pm, const char *name, const procmon_spec_t *spec);
 
 /**
  * Static text for an error code (any int; unknown codes get a text too).

@@ -185,6 +185,7 @@ enum class State {
   running = PROCMON_STATE_RUNNING,
   stopping = PROCMON_STATE_STOPPING,  ///< TERM sent, not yet exited
   backoff = PROCMON_STATE_BACKOFF,    ///< exited, restart scheduled
+  failed = PROCMON_STATE_FAILED,      ///< gave up: the start limit was reached (0.2)
 };
 
 /// The kinds of lifecycle events.
@@ -194,6 +195,24 @@ enum class EventKind {
   spawn_failed = PROCMON_EVENT_SPAWN_FAILED,            ///< error (an errno)
   restart_scheduled = PROCMON_EVENT_RESTART_SCHEDULED,  ///< delay
   killed = PROCMON_EVENT_KILLED,                        ///< pid: the kill time ran out
+  gave_up = PROCMON_EVENT_GAVE_UP,  ///< the start limit was reached; delay: until the retry
+};
+
+/// The bits of Event::flags (PROCMON_EXIT_*), for EXITED events.
+namespace exit_flags {
+inline constexpr std::uint32_t expected = PROCMON_EXIT_EXPECTED;    ///< a success per the spec
+inline constexpr std::uint32_t requested = PROCMON_EXIT_REQUESTED;  ///< a stop asked for it
+inline constexpr std::uint32_t core_dumped = PROCMON_EXIT_CORE_DUMPED;
+inline constexpr std::uint32_t timeout = PROCMON_EXIT_TIMEOUT;      ///< not ready in time
+inline constexpr std::uint32_t watchdog = PROCMON_EXIT_WATCHDOG;    ///< missed watchdog
+inline constexpr std::uint32_t status_unknown = PROCMON_EXIT_STATUS_UNKNOWN;  ///< reaped by someone else
+}  // namespace exit_flags
+
+/// What a process does after its child exits (procmon_restart_t).
+enum class Restart {
+  always = PROCMON_RESTART_ALWAYS,          ///< every exit is followed by a restart (the seed)
+  on_failure = PROCMON_RESTART_ON_FAILURE,  ///< unless the exit is a success
+  never = PROCMON_RESTART_NEVER,            ///< no exit is followed by a restart
 };
 
 /// A lifecycle event (procmon_event_t). `name` is valid during the callback only.
@@ -206,6 +225,12 @@ struct Event {
   std::int32_t error;      ///< SPAWN_FAILED: the errno
   std::chrono::duration<double> uptime;  ///< EXITED: how long the child ran
   std::chrono::duration<double> delay;   ///< RESTART_SCHEDULED: time until the restart
+  /// When it happened (wall clock).
+  std::chrono::system_clock::time_point timestamp;
+  std::uint32_t flags;                    ///< EXITED: exit_flags bits
+  std::chrono::duration<double> user_cpu; ///< EXITED: the run's user CPU time
+  std::chrono::duration<double> sys_cpu;  ///< EXITED: the run's system CPU time
+  std::int64_t max_rss_kib;               ///< EXITED: the run's peak resident set (KiB)
 };
 
 /// A consistent snapshot of one process (procmon_process_info_t).
@@ -331,7 +356,14 @@ inline void event_trampoline(void* userdata, const procmon_event_t* e) noexcept 
                       e->signal,
                       e->error,
                       std::chrono::duration<double>(e->uptime),
-                      std::chrono::duration<double>(e->delay)};
+                      std::chrono::duration<double>(e->delay),
+                      std::chrono::system_clock::time_point(
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::chrono::duration<double>(e->timestamp))),
+                      e->flags,
+                      std::chrono::duration<double>(e->user_cpu),
+                      std::chrono::duration<double>(e->sys_cpu),
+                      e->max_rss_kib};
     (*handler)(event);
   } catch (...) {
     shared->record(std::current_exception());
@@ -354,6 +386,109 @@ inline std::optional<std::vector<const char*>> c_array(const std::vector<std::st
 inline bool has_nul(const std::string& s) noexcept { return s.find('\0') != std::string::npos; }
 
 }  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Spec
+// ---------------------------------------------------------------------------
+
+/// A process spec (procmon_spec_t): what to run and how to supervise it, built
+/// with chained setters and passed to Monitor::add(), which copies it (so one
+/// Spec may serve several adds). Move-only. Every setter throws Error (errc::invalid,
+/// naming the setting) on a bad value, and leaves the spec as it was.
+///
+///   monitor.add("web", procmonpp::Spec({"nginx", "-g", "daemon off;"})
+///                          .restart(procmonpp::Restart::on_failure)
+///                          .stop_signal(SIGQUIT)
+///                          .env_var("TZ", "UTC"));
+class Spec {
+ public:
+  /// A spec for `argv` (argv[0] is the program), every setting at its default.
+  explicit Spec(const std::vector<std::string>& argv) {
+    auto args = detail::c_array(argv);
+    if (!args) detail::throw_if(detail::own_failure(PROCMON_ERR_INVALID, "an argument holds a NUL byte"));
+    spec_ = procmon_spec_new(args->data());
+    if (!spec_) throw Error(make_error_code(errc::invalid), procmon_last_error());
+  }
+  ~Spec() { procmon_spec_free(spec_); }
+  Spec(Spec&& other) noexcept : spec_(std::exchange(other.spec_, nullptr)) {}
+  Spec& operator=(Spec&& other) noexcept {
+    if (this != &other) {
+      procmon_spec_free(spec_);
+      spec_ = std::exchange(other.spec_, nullptr);
+    }
+    return *this;
+  }
+  Spec(const Spec&) = delete;
+  Spec& operator=(const Spec&) = delete;
+
+  /// The base environment ("KEY=VALUE" entries; an empty vector is empty).
+  Spec& env(const std::vector<std::string>& entries) {
+    auto list = detail::c_array(entries);
+    if (!list) return fail("an env entry holds a NUL byte");
+    return check(procmon_spec_set_env(spec_, list->data()));
+  }
+  /// Inherit the host's environment (the default).
+  Spec& inherit_env() { return check(procmon_spec_set_env(spec_, nullptr)); }
+  /// Sets `key` on top of the base environment.
+  Spec& env_var(const std::string& key, const std::string& value) {
+    if (detail::has_nul(key) || detail::has_nul(value)) return fail("an env var holds a NUL byte");
+    return check(procmon_spec_set_env_var(spec_, key.c_str(), value.c_str()));
+  }
+  /// Removes `key` from the base environment.
+  Spec& unset_env_var(const std::string& key) {
+    if (detail::has_nul(key)) return fail("an env var holds a NUL byte");
+    return check(procmon_spec_set_env_var(spec_, key.c_str(), nullptr));
+  }
+  Spec& cwd(const std::string& dir) {
+    if (detail::has_nul(dir)) return fail("the cwd holds a NUL byte");
+    return check(procmon_spec_set_cwd(spec_, dir.c_str()));
+  }
+  /// The user and group; nullopt inherits.
+  Spec& user(std::optional<std::int64_t> uid, std::optional<std::int64_t> gid = std::nullopt) {
+    return check(procmon_spec_set_user(spec_, uid.value_or(-1), gid.value_or(-1)));
+  }
+  Spec& threshold(std::chrono::duration<double> d) {
+    return check(procmon_spec_set_threshold(spec_, d.count()));
+  }
+  Spec& kill_time(std::chrono::duration<double> d) {
+    return check(procmon_spec_set_kill_time(spec_, d.count()));
+  }
+  Spec& restart_delays(std::chrono::duration<double> min, std::chrono::duration<double> max) {
+    return check(procmon_spec_set_restart_delays(spec_, min.count(), max.count()));
+  }
+  Spec& stop_signal(int signal) { return check(procmon_spec_set_stop_signal(spec_, signal)); }
+  Spec& restart(Restart policy) {
+    return check(procmon_spec_set_restart(spec_, static_cast<int>(policy)));
+  }
+  Spec& success_exit_codes(const std::vector<std::int32_t>& codes) {
+    return check(procmon_spec_set_success_exit_codes(spec_, codes.data(), codes.size()));
+  }
+  /// At most `burst` starts within any `interval`; then FAILED, retried after
+  /// `retry_after` (never, when zero).
+  Spec& start_limit(std::uint32_t burst, std::chrono::duration<double> interval,
+                    std::chrono::duration<double> retry_after = std::chrono::duration<double>(0)) {
+    return check(procmon_spec_set_start_limit(spec_, burst, interval.count(), retry_after.count()));
+  }
+  /// An RLIMIT_* resource limit applied in the child.
+  Spec& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) {
+    return check(procmon_spec_set_rlimit(spec_, resource, soft, hard));
+  }
+
+  /// The C spec, for functions this wrapper does not cover. Do not free it.
+  const procmon_spec_t* native_handle() const noexcept { return spec_; }
+
+ private:
+  Spec& check(int rc) {
+    detail::throw_if(detail::status(rc));
+    return *this;
+  }
+  Spec& fail(const char* why) {
+    detail::throw_if(detail::own_failure(PROCMON_ERR_INVALID, why));
+    return *this;
+  }
+
+  procmon_spec_t* spec_ = nullptr;
+};
 
 // ---------------------------------------------------------------------------
 // Monitor
@@ -422,6 +557,23 @@ class Monitor {
 
   /// Sends TERM (KILL after the kill time); while the service runs the child is
   /// then restarted as after any exit. No-op if it is not running.
+  /// Registers `name` with a spec (copied). Same errors and waiting as add_process().
+  void add(const std::string& name, const Spec& spec) { detail::throw_if(add_status(name, spec)); }
+  void add(const std::string& name, const Spec& spec, std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return add_status(name, spec); });
+  }
+
+  /// Sends `signal` to the running child (e.g. SIGHUP to reload), or with
+  /// `whole_unit` to every process of its unit. Errors: state (not running),
+  /// not_found, invalid (not a signal number).
+  void signal_process(const std::string& name, int signal, bool whole_unit = false) {
+    detail::throw_if(signal_status(name, signal, whole_unit));
+  }
+  void signal_process(const std::string& name, int signal, bool whole_unit,
+                      std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return signal_status(name, signal, whole_unit); });
+  }
+
   void stop_process(const std::string& name) { detail::throw_if(by_name(procmon_stop_process, name)); }
   void stop_process(const std::string& name, std::error_code& ec) noexcept {
     detail::into_code(ec, [&] { return by_name(procmon_stop_process, name); });
@@ -554,6 +706,18 @@ class Monitor {
     c_options.gid = options.gid.value_or(-1);
     c_options.stop_process_group = options.stop_process_group;
     return detail::status(procmon_add_process(pm_, name.c_str(), args->data(), &c_options));
+  }
+
+  int add_status(const std::string& name, const Spec& spec) {
+    if (detail::has_nul(name))
+      return detail::own_failure(PROCMON_ERR_INVALID, "the name holds a NUL byte");
+    return detail::status(procmon_add(pm_, name.c_str(), spec.native_handle()));
+  }
+
+  int signal_status(const std::string& name, int signal, bool whole_unit) {
+    if (detail::has_nul(name))
+      return detail::own_failure(PROCMON_ERR_INVALID, "the name holds a NUL byte");
+    return detail::status(procmon_signal_process(pm_, name.c_str(), signal, whole_unit));
   }
 
   int by_name(int (*call)(procmon_t*, const char*), const std::string& name) {

@@ -7,10 +7,11 @@ use super::types::{
     procmon_event_fn, procmon_event_kind_t, procmon_event_t, procmon_log_fn, procmon_stream_t,
     procmon_t,
 };
-use crate::core::Event;
-use crate::runtime::{EventCallback, LogCallback, Stream};
+use crate::core::Report;
+use crate::runtime::{EventCallback, LifecycleEvent, LogCallback, Stream};
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 /// The C caller's userdata pointer.
 #[derive(Clone, Copy)]
@@ -77,7 +78,7 @@ pub extern "C" fn procmon_set_event_callback(
         let monitor = unsafe { monitor(pm) }?;
         let userdata = UserData(userdata);
         let callback: Option<EventCallback> = cb.map(|f| {
-            Arc::new(move |event: &Event| {
+            Arc::new(move |event: &LifecycleEvent| {
                 let c_event = to_c(event);
                 let userdata = userdata;
                 // SAFETY: a C function pointer registered for exactly this call;
@@ -89,40 +90,59 @@ pub extern "C" fn procmon_set_event_callback(
     })
 }
 
-fn to_c(event: &Event) -> procmon_event_t {
+fn to_c(event: &LifecycleEvent) -> procmon_event_t {
     use procmon_event_kind_t::*;
-    let (kind, name) = match event {
-        Event::Started { name, .. } => (PROCMON_EVENT_STARTED, name),
-        Event::Exited { name, .. } => (PROCMON_EVENT_EXITED, name),
-        Event::SpawnFailed { name, .. } => (PROCMON_EVENT_SPAWN_FAILED, name),
-        Event::RestartScheduled { name, .. } => (PROCMON_EVENT_RESTART_SCHEDULED, name),
-        Event::Killed { name, .. } => (PROCMON_EVENT_KILLED, name),
+    let report = &event.report;
+    let kind = match report {
+        Report::Started { .. } => PROCMON_EVENT_STARTED,
+        Report::Exited { .. } => PROCMON_EVENT_EXITED,
+        Report::SpawnFailed { .. } => PROCMON_EVENT_SPAWN_FAILED,
+        Report::RestartScheduled { .. } => PROCMON_EVENT_RESTART_SCHEDULED,
+        Report::Killed { .. } => PROCMON_EVENT_KILLED,
+        Report::GaveUp { .. } => PROCMON_EVENT_GAVE_UP,
     };
+    let timestamp = event
+        .timestamp
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64());
     let mut c = procmon_event_t {
         kind,
-        name: name.as_c_str().as_ptr(),
+        name: report.name().as_ptr(),
         pid: 0,
         exit_code: -1,
         signal: 0,
         error: 0,
         uptime: 0.0,
         delay: 0.0,
+        timestamp,
+        flags: 0,
+        user_cpu: 0.0,
+        sys_cpu: 0.0,
+        max_rss_kib: 0,
     };
-    match event {
-        Event::Started { pid, .. } | Event::Killed { pid, .. } => c.pid = *pid,
-        Event::Exited {
+    match report {
+        Report::Started { pid, .. } | Report::Killed { pid, .. } => c.pid = *pid,
+        Report::Exited {
             pid,
             status,
             uptime,
+            flags,
             ..
         } => {
             c.pid = *pid;
             c.exit_code = status.code();
             c.signal = status.signal();
             c.uptime = uptime.as_secs_f64();
+            c.flags = flags.0;
+            if let Some(usage) = event.usage {
+                c.user_cpu = usage.user_cpu.as_secs_f64();
+                c.sys_cpu = usage.sys_cpu.as_secs_f64();
+                c.max_rss_kib = usage.max_rss_kib;
+            }
         }
-        Event::SpawnFailed { errno, .. } => c.error = *errno,
-        Event::RestartScheduled { delay, .. } => c.delay = delay.as_secs_f64(),
+        Report::SpawnFailed { errno, .. } => c.error = *errno,
+        Report::RestartScheduled { delay, .. } => c.delay = delay.as_secs_f64(),
+        Report::GaveUp { retry, .. } => c.delay = retry.map_or(0.0, |d| d.as_secs_f64()),
     }
     c
 }

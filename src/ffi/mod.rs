@@ -13,11 +13,13 @@
 mod boundary;
 mod callbacks;
 mod monitor;
+mod spec;
 mod strings;
 mod types;
 
 pub use boundary::panic_on_next_call;
 pub use callbacks::*;
 pub use monitor::*;
+pub use spec::*;
 pub use strings::*;
 pub use types::*;

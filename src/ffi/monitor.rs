@@ -146,7 +146,7 @@ pub extern "C" fn procmon_add_process(
 }
 
 /// A uid or gid: negative means inherit.
-fn id(value: i64, what: &str) -> Result<Option<u32>> {
+pub(crate) fn id(value: i64, what: &str) -> Result<Option<u32>> {
     if value < 0 {
         return Ok(None);
     }
@@ -181,6 +181,25 @@ pub extern "C" fn procmon_start_process(pm: *mut procmon_t, name: *const c_char)
 #[no_mangle]
 pub extern "C" fn procmon_stop_process(pm: *mut procmon_t, name: *const c_char) -> c_int {
     with_process(pm, name, |m, name| m.stop_process(name))
+}
+
+/// Sends `signal` (1 to 64, e.g. SIGHUP to reload) to the running child of
+/// `name`, or with `whole_unit` to every process of its unit (its process group:
+/// each child leads its own). Not a restart, not a stop: the supervision goes on
+/// as before. Done when the call returns.
+/// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or name; not a signal
+/// number); PROCMON_ERR_NOT_FOUND; PROCMON_ERR_STATE (not running: no child, or
+/// it has exited and is being reaped). May be called from a callback.
+#[no_mangle]
+pub extern "C" fn procmon_signal_process(
+    pm: *mut procmon_t,
+    name: *const c_char,
+    signal: c_int,
+    whole_unit: bool,
+) -> c_int {
+    with_process(pm, name, |m, name| {
+        m.signal_process(name, signal, whole_unit)
+    })
 }
 
 /// procmon_stop_process() for every monitored process. Returns PROCMON_OK or

@@ -13,7 +13,8 @@ use std::ffi::{c_char, c_void};
 /// `procmon_set_max_restart_delay`, `procmon_add_process`, `procmon_remove_process`,
 /// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
 /// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
-/// `procmon_describe`.
+/// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t) and
+/// `procmon_signal_process`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
@@ -95,9 +96,17 @@ pub enum procmon_event_kind_t {
     PROCMON_EVENT_RESTART_SCHEDULED = 4,
     /// KILL was sent to `pid` because the kill time ran out.
     PROCMON_EVENT_KILLED = 5,
+    /// The start limit was reached (procmon_spec_set_start_limit()): the process
+    /// is FAILED; `delay` is the seconds until it is tried again, 0 for never.
+    /// Since 0.2.
+    PROCMON_EVENT_GAVE_UP = 6,
 }
 
-/// A lifecycle event; valid only during the callback.
+/// A lifecycle event; valid only during the callback. The library allocates it,
+/// so it may gain fields at its end in a later version (API.md "ABI rules"): a
+/// callback built against an older header reads only the fields it knows. Every
+/// field is filled for every process, whether added with procmon_add() or
+/// procmon_add_process().
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct procmon_event_t {
@@ -113,9 +122,38 @@ pub struct procmon_event_t {
     pub error: i32,
     /// EXITED: seconds the child ran.
     pub uptime: f64,
-    /// RESTART_SCHEDULED: seconds until the restart.
+    /// RESTART_SCHEDULED: seconds until the restart; GAVE_UP: until the retry
+    /// (0: none).
     pub delay: f64,
+    /// Since 0.2: wall-clock seconds since the epoch when it happened.
+    pub timestamp: f64,
+    /// Since 0.2, EXITED: PROCMON_EXIT_* bits; 0 for the other kinds.
+    pub flags: u32,
+    /// Since 0.2, EXITED: the run's user CPU time in seconds (its children that
+    /// it waited for included, as getrusage(RUSAGE_CHILDREN) counts).
+    pub user_cpu: f64,
+    /// Since 0.2, EXITED: the run's system CPU time in seconds.
+    pub sys_cpu: f64,
+    /// Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
+    pub max_rss_kib: i64,
 }
+
+/// EXITED: a success per the spec (a success exit code, or the stop signal
+/// during a requested stop). Since 0.2.
+pub const PROCMON_EXIT_EXPECTED: u32 = 1;
+/// EXITED: a stop, remove, restart_all or free asked for it. Since 0.2.
+pub const PROCMON_EXIT_REQUESTED: u32 = 2;
+/// EXITED: the child dumped core. Since 0.2.
+pub const PROCMON_EXIT_CORE_DUMPED: u32 = 4;
+/// EXITED: stopped because it was not ready in time. Since 0.2.
+pub const PROCMON_EXIT_TIMEOUT: u32 = 8;
+/// EXITED: stopped for a missed watchdog or procmon_report_unhealthy(). Since 0.2.
+pub const PROCMON_EXIT_WATCHDOG: u32 = 16;
+/// EXITED: the exit was seen, but its status was taken by someone else: a host
+/// that reaps children itself (waitpid(-1, ...) in a SIGCHLD handler) or sets
+/// SIGCHLD to SIG_IGN. exit_code is then -1 and signal 0, and the exit counts as
+/// a failure (PROCMON_RESTART_ON_FAILURE restarts it). Since 0.2.
+pub const PROCMON_EXIT_STATUS_UNKNOWN: u32 = 32;
 
 /// Called for every lifecycle event, on the monitor's callback thread, in order
 /// with the lines: STARTED, the lines of that run, EXITED, then RESTART_SCHEDULED
@@ -185,5 +223,24 @@ mod tests {
     #[test]
     fn the_line_limit_in_the_header_is_the_core_s() {
         assert_eq!(super::PROCMON_LINE_LIMIT, crate::core::LINE_LIMIT);
+    }
+
+    #[test]
+    fn the_exit_flags_in_the_header_are_the_core_s() {
+        use crate::core::ExitFlags;
+        let pairs = [
+            (super::PROCMON_EXIT_EXPECTED, ExitFlags::EXPECTED),
+            (super::PROCMON_EXIT_REQUESTED, ExitFlags::REQUESTED),
+            (super::PROCMON_EXIT_CORE_DUMPED, ExitFlags::CORE_DUMPED),
+            (super::PROCMON_EXIT_TIMEOUT, ExitFlags::TIMEOUT),
+            (super::PROCMON_EXIT_WATCHDOG, ExitFlags::WATCHDOG),
+            (
+                super::PROCMON_EXIT_STATUS_UNKNOWN,
+                ExitFlags::STATUS_UNKNOWN,
+            ),
+        ];
+        for (c, core) in pairs {
+            assert_eq!(c, core.0);
+        }
     }
 }
