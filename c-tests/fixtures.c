@@ -327,6 +327,20 @@ static int flood(const char *tag) {
 
 /* Two lines on stdout, closes stdout, then "stdout closed" on stderr and waits
  * to be stopped, writing "err tick" on stderr every 0.1 s. */
+/* Burns `arg` seconds of CPU (default 0.2) and touches 20 MiB, then exits 0:
+ * what the EXITED event's resource use must show. */
+static int burn(const char *arg) {
+  double want = arg ? atof(arg) : 0.2;
+  size_t size = 20u << 20;
+  volatile char *block = malloc(size);
+  if (!block) return 98;
+  for (size_t i = 0; i < size; i += 4096) block[i] = (char)i;
+  volatile unsigned long spin = 0;
+  while ((double)clock() / CLOCKS_PER_SEC < want) spin++;
+  free((void *)block);
+  return 0;
+}
+
 static int close_stdout(void) {
   say("before 1");
   say("before 2");
@@ -345,6 +359,7 @@ int fixture_main(int argc, char **argv) {
   const char *arg2 = argc > 4 ? argv[4] : NULL;
   const char *arg3 = argc > 5 ? argv[5] : NULL;
   parent = getppid();
+  if (!strcmp(mode, "burn")) return burn(arg);
   if (!strcmp(mode, "lines")) return lines(arg);
   if (!strcmp(mode, "mixed")) return mixed(arg);
   if (!strcmp(mode, "lines-then-linger")) return lines_then_linger(arg);

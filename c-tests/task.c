@@ -240,6 +240,11 @@ void rec_event_cb(void *userdata, const procmon_event_t *event) {
   item.error = event->error;
   item.uptime = event->uptime;
   item.delay = event->delay;
+  item.timestamp = event->timestamp;
+  item.flags = event->flags;
+  item.user_cpu = event->user_cpu;
+  item.sys_cpu = event->sys_cpu;
+  item.max_rss_kib = event->max_rss_kib;
   item.at = task_now();
   pthread_mutex_lock(&rec->mu);
   note_thread(rec);

@@ -125,6 +125,10 @@ typedef struct {
   char name[64];
   int32_t pid, exit_code, signal, error;
   double uptime, delay;
+  double timestamp; /* 0.2: wall-clock seconds when it happened */
+  uint32_t flags;   /* 0.2: PROCMON_EXIT_* */
+  double user_cpu, sys_cpu;
+  int64_t max_rss_kib;
   double at; /* task_now() when it was delivered */
   long seq;
 } rec_event_t;

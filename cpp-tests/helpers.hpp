@@ -47,6 +47,7 @@ struct Event {
   std::string name;
   std::int32_t pid, exit_code, signal, error;
   double uptime, delay;
+  std::uint32_t flags;
 };
 
 // Records every line and event of a monitor; create it before the Monitor so it
@@ -61,7 +62,7 @@ class Recorder {
     monitor.on_event([this](const procmonpp::Event& e) {
       std::lock_guard<std::mutex> lock(mutex_);
       events_.push_back({e.kind, std::string(e.name), e.pid, e.exit_code, e.signal, e.error,
-                         e.uptime.count(), e.delay.count()});
+                         e.uptime.count(), e.delay.count(), e.flags});
     });
   }
 
