@@ -127,7 +127,9 @@ void test_signal_process_hup(void) {
 void test_signal_process_whole_unit(void) {
   procmon_t *pm = setup();
   add_and_free(pm, "unit",
-               sh_spec("sh -c 'trap \"echo grandchild hup\" HUP; echo gready; " LOOP "' & "
+               /* The grandchild lives as long as the child ($0 is its pid). */
+               sh_spec("sh -c 'trap \"echo grandchild hup\" HUP; echo gready; "
+                       "while kill -0 $0 2>/dev/null; do sleep 0.05; done' $$ & "
                        "trap 'echo parent hup' HUP; echo ready; " LOOP));
   wait_line("unit", "ready");
   wait_line("unit", "gready");
