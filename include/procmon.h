@@ -185,6 +185,30 @@ typedef enum {
 } procmon_restart_t;
 
 /**
+ * What a stop reaches, and what must be empty before a restart
+ * (procmon_spec_set_containment()).
+ */
+typedef enum {
+  /**
+   * Only the child itself is signalled (the seed; procmon_add_process()).
+   */
+  PROCMON_CONTAIN_NONE = 0,
+  /**
+   * The child's process group (each child leads its own): what leaves the
+   * group (setsid(), setpgid()) escapes.
+   */
+  PROCMON_CONTAIN_GROUP = 1,
+  /**
+   * A cgroup v2 of its own for each run: nothing the child starts can escape.
+   */
+  PROCMON_CONTAIN_CGROUP = 2,
+  /**
+   * CGROUP where the monitor can make a cgroup, else GROUP (the spec's default).
+   */
+  PROCMON_CONTAIN_AUTO = 3,
+} procmon_containment_t;
+
+/**
  * What an EXITED event says about the exit, beyond its status (bits; the C
  * API's `PROCMON_EXIT_*`).
  */
@@ -258,6 +282,17 @@ typedef struct {
    * Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
    */
   int64_t max_rss_kib;
+  /**
+   * Since 0.2, STARTED: how this run is contained, a procmon_containment_t
+   * value (NONE, GROUP or CGROUP: AUTO shows what it chose); -1 otherwise.
+   */
+  int32_t containment;
+  /**
+   * Since 0.2, STARTED: NULL, or why the run has less containment than its
+   * spec asks (AUTO where no cgroup could be made: it says why, once per
+   * monitor). Valid during the call.
+   */
+  const char *detail;
 } procmon_event_t;
 
 /**
@@ -473,6 +508,24 @@ int procmon_stop_process(procmon_t *pm, const char *name);
 int procmon_signal_process(procmon_t *pm, const char *name, int signal, bool whole_unit);
 
 /**
+ * Sets the directory under which the monitor makes the cgroups of CGROUP and
+ * AUTO processes (from the next spawn on): an absolute path on a cgroup v2 file
+ * system that this process can make directories in (made if missing, when its
+ * parent is a cgroup). Without it the root is `procmon` under the monitor
+ * process's own cgroup, found from /proc/self/cgroup and /proc/self/mountinfo
+ * (wherever cgroup v2 is mounted). Under a root, each monitor makes a
+ * directory of its own (`m<pid>.<start>.<n>`) and one cgroup per run in it
+ * (`r<run>`); when it sets a root, or makes its first cgroup, a monitor empties
+ * (KILL) and removes what monitors that died left under that root.
+ * Blocks while it cleans up (at most a few seconds). May be called from a callback.
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or root; a root that
+ * is not absolute, does not exist, is not on cgroup v2, or is not writable:
+ * procmon_last_error() says which); PROCMON_ERR_SYSTEM (making the monitor's
+ * directory failed).
+ */
+int procmon_set_cgroup_root(procmon_t *pm, const char *root);
+
+/**
  * procmon_stop_process() for every monitored process. Returns PROCMON_OK or
  * PROCMON_ERR_INVALID (NULL monitor). May be called from a callback.
  */
@@ -521,7 +574,7 @@ char *procmon_describe(procmon_t *pm);
  * default: the host's environment and working directory, its uid and gid, the
  * monitor's threshold, kill time and restart delays (following later changes
  * of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
- * no resource limit.
+ * no resource limit, containment AUTO.
  *
  * Returns NULL for a NULL or empty argv or an empty argv[0], with
  * procmon_last_error() set. The caller owns the spec: procmon_spec_free().
@@ -641,6 +694,28 @@ int procmon_spec_set_start_limit(procmon_spec_t *spec,
  * `soft > hard`).
  */
 int procmon_spec_set_rlimit(procmon_spec_t *spec, int resource, uint64_t soft, uint64_t hard);
+
+/**
+ * How the child and everything it starts are contained: a
+ * `procmon_containment_t` value (passed as an int); default
+ * PROCMON_CONTAIN_AUTO. Under GROUP, CGROUP and AUTO the child and what it
+ * starts are one unit: a stop sends the stop signal to every process of the
+ * unit and KILL to those left after the kill time; when the child exits on its
+ * own, what is left of its unit is stopped the same way, its EXITED event comes
+ * when the child is reaped, and a restart is made only once the unit is empty
+ * (so a new run never meets the old one's processes); procmon_free() returns
+ * only when every unit is empty.
+ *
+ * CGROUP: each run gets a cgroup v2 of its own under the monitor's cgroup root
+ * (see procmon_set_cgroup_root()), which the child joins before it execs (it
+ * runs no code of its own outside it): setsid() or a double fork does not
+ * escape it. Where no cgroup can be made, each start is a SPAWN_FAILED with the
+ * errno (retried with backoff). AUTO decides per run: CGROUP where a cgroup
+ * can be made, else GROUP; the STARTED event's `containment` says which, and
+ * the first fallback's reason is its `detail`.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown value).
+ */
+int procmon_spec_set_containment(procmon_spec_t *spec, int mode);
 
 /**
  * procmon_add_process() with a spec (copied: it may be freed or reused right

@@ -22,7 +22,7 @@ pub use host::{Event, ExitFlags, ExitStatus, Host, Report, RunId, Signal};
 pub use lines::{Line, LineSplitter, LINE_LIMIT};
 pub use policy::{judge_exit, next_restart, Restart, StartLog, StopReason, Verdict};
 pub use settings::{seconds, Settings};
-pub use spec::{check_signal, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
+pub use spec::{check_signal, Containment, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
 pub use supervisor::{ProcessInfo, ProcessState, Supervisor};
 
 /// A point on a monotonic clock, as the time elapsed since an arbitrary origin.

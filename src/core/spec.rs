@@ -124,6 +124,21 @@ pub struct StartLimit {
     pub retry_after: Duration,
 }
 
+/// What a stop reaches, and what must be empty before a restart (API.md
+/// "Containment"). The core only carries it: the runtime makes the units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Containment {
+    /// Only the child itself is signalled (the seed; `procmon_add_process`).
+    #[default]
+    None,
+    /// The child's process group.
+    Group,
+    /// A cgroup v2 of its own.
+    Cgroup,
+    /// CGROUP where one can be made, else GROUP (the C spec's default).
+    Auto,
+}
+
 /// A resource limit applied in the child before exec (`setrlimit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rlimit {
@@ -153,6 +168,7 @@ struct Options {
     rlimits: Vec<Rlimit>,
     /// Stopping signals the child's whole process group.
     stop_group: bool,
+    containment: Containment,
     restart: RestartPolicy,
     /// Exit statuses that count as success.
     success_codes: Vec<i32>,
@@ -174,6 +190,7 @@ impl Default for Options {
             gid: None,
             rlimits: Vec::new(),
             stop_group: false,
+            containment: Containment::None,
             restart: RestartPolicy::Always,
             success_codes: vec![0],
             stop_signal: SIGTERM,
@@ -355,6 +372,13 @@ impl ProcessSpec {
         Ok(self)
     }
 
+    pub fn with_containment(mut self, containment: Containment) -> ProcessSpec {
+        if containment != Containment::None || self.options.is_some() {
+            self.options_mut().containment = containment;
+        }
+        self
+    }
+
     pub fn with_restart(mut self, policy: RestartPolicy) -> ProcessSpec {
         if policy != RestartPolicy::Always || self.options.is_some() {
             self.options_mut().restart = policy;
@@ -451,6 +475,15 @@ impl ProcessSpec {
 
     pub fn stops_process_group(&self) -> bool {
         self.options().stop_group
+    }
+
+    /// The containment asked for; `procmon_add_process`'s `stop_process_group`
+    /// is GROUP.
+    pub fn containment(&self) -> Containment {
+        match self.options().containment {
+            Containment::None if self.stops_process_group() => Containment::Group,
+            mode => mode,
+        }
     }
 
     pub fn restart(&self) -> RestartPolicy {

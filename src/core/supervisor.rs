@@ -56,6 +56,9 @@ enum State {
     Running(RunId),
     /// Its child has been asked to stop and has not exited yet.
     Stopping(RunId),
+    /// Its child has exited; what is left of its unit is being stopped. What
+    /// follows is decided once the unit is empty.
+    Draining(RunId),
     /// Its restart is due at this time.
     Backoff(Time),
     /// It gave up (its start limit), and is tried again at this time, if any.
@@ -67,7 +70,15 @@ impl State {
     fn run(self) -> Option<RunId> {
         match self {
             State::Running(run) | State::Stopping(run) => Some(run),
-            State::Stopped | State::Backoff(_) | State::Failed(_) => None,
+            State::Stopped | State::Draining(_) | State::Backoff(_) | State::Failed(_) => None,
+        }
+    }
+
+    /// The run whose child or unit is still there: no new run may start.
+    fn live_run(self) -> Option<RunId> {
+        match self {
+            State::Draining(run) => Some(run),
+            other => other.run(),
         }
     }
 }
@@ -94,6 +105,20 @@ struct Run {
     kill_at: Option<Time>,
     /// Why it was asked to stop, once it was.
     stop: Option<StopReason>,
+    /// KILL has been sent (the kill time ran out): nothing more to send.
+    killed: bool,
+    /// Its child has exited and its unit is being emptied: how it ended.
+    drain: Option<Box<Drain>>,
+}
+
+/// A run whose child has exited while its unit still holds processes.
+#[derive(Debug)]
+struct Drain {
+    status: ExitStatus,
+    uptime: Duration,
+    restart: bool,
+    /// `start_process` or `start` asked for a start meanwhile.
+    start: bool,
 }
 
 /// Whose run it is.
@@ -210,7 +235,11 @@ impl Supervisor {
         self.cancel_restart(id);
         self.names.shift_remove(name);
         let process = self.processes.remove(&id).expect("a named process");
-        if let Some(run) = process.state.run().and_then(|run| self.runs.get_mut(&run)) {
+        if let Some(run) = process
+            .state
+            .live_run()
+            .and_then(|run| self.runs.get_mut(&run))
+        {
             run.owner = Owner::Removed(Box::new(process.spec));
         }
         Ok(())
@@ -285,13 +314,57 @@ impl Supervisor {
         }
     }
 
-    /// The seed's `connectionLost`: run `id` has exited (its output delivered).
+    /// The seed's `connectionLost`: run `id` has exited (its output delivered),
+    /// and nothing is left of its unit.
     pub fn exited(&mut self, id: RunId, status: ExitStatus, now: Time, host: &mut impl Host) {
-        let Some(run) = self.runs.remove(&id) else {
+        self.child_exited(id, status, true, now, host);
+    }
+
+    /// Run `id`'s child has exited (its output delivered) while processes of its
+    /// unit are still there: they get the stop signal, KILL after the kill time,
+    /// and what follows the exit waits for [`unit_empty`](Self::unit_empty).
+    pub fn exited_leaving_unit(
+        &mut self,
+        id: RunId,
+        status: ExitStatus,
+        now: Time,
+        host: &mut impl Host,
+    ) {
+        self.child_exited(id, status, false, now, host);
+    }
+
+    /// The unit of run `id`, whose child had exited, is empty now.
+    pub fn unit_empty(&mut self, id: RunId, now: Time, host: &mut impl Host) {
+        let Some(run) = self.runs.get(&id) else {
             return;
         };
+        if run.drain.is_none() {
+            return;
+        }
+        let run = self.runs.remove(&id).expect("a draining run");
         if let Some(at) = run.kill_at {
             self.timers.remove(&(at, Timer::Kill(id)));
+        }
+        let drain = run.drain.expect("a draining run");
+        if let Owner::Process(owner) = run.owner {
+            let restart = drain.restart || drain.start;
+            self.after_exit(owner, drain.status, drain.uptime, restart, now, host);
+        }
+    }
+
+    fn child_exited(
+        &mut self,
+        id: RunId,
+        status: ExitStatus,
+        unit_empty: bool,
+        now: Time,
+        host: &mut impl Host,
+    ) {
+        let Some(run) = self.runs.get(&id) else {
+            return;
+        };
+        if run.drain.is_some() {
+            return;
         }
         let uptime = now.saturating_sub(run.started_at);
         let (owner, spec) = match &run.owner {
@@ -299,6 +372,8 @@ impl Supervisor {
             Owner::Removed(spec) => (None, &**spec),
         };
         let verdict = judge_exit(spec, status, run.stop);
+        let stop_signal = Signal::from_number(spec.stop_signal());
+        let kill_time = spec.settings(&self.settings).kill_time;
         host.report(Report::Exited {
             run: id,
             name: run.name.clone(),
@@ -307,9 +382,47 @@ impl Supervisor {
             uptime,
             flags: verdict.flags,
         });
-        let Some(owner) = owner else {
+        if unit_empty {
+            let run = self.runs.remove(&id).expect("a live run");
+            if let Some(at) = run.kill_at {
+                self.timers.remove(&(at, Timer::Kill(id)));
+            }
+            if let Some(owner) = owner {
+                self.after_exit(owner, status, uptime, verdict.restart, now, host);
+            }
             return;
-        };
+        }
+        // What is left of the unit is stopped, and KILLed after the kill time.
+        if let Some(owner) = owner {
+            self.process_mut(owner).state = State::Draining(id);
+        }
+        let run = self.runs.get_mut(&id).expect("a live run");
+        run.drain = Some(Box::new(Drain {
+            status,
+            uptime,
+            restart: verdict.restart,
+            start: false,
+        }));
+        if run.stop.is_none() {
+            host.signal(id, stop_signal);
+        }
+        if run.kill_at.is_none() && !run.killed {
+            let at = now + kill_time;
+            run.kill_at = Some(at);
+            self.timers.insert((at, Timer::Kill(id)));
+        }
+    }
+
+    /// What follows the end of a run of `owner` (its child exited, its unit empty).
+    fn after_exit(
+        &mut self,
+        owner: ProcId,
+        status: ExitStatus,
+        uptime: Duration,
+        restart_wanted: bool,
+        now: Time,
+        host: &mut impl Host,
+    ) {
         let settings = self.settings;
         let process = self.process_mut(owner);
         process.state = State::Stopped;
@@ -320,7 +433,7 @@ impl Supervisor {
             &process.spec.settings(&settings),
         );
         process.delay = restart.next_delay;
-        if !self.running || !verdict.restart {
+        if !self.running || !restart_wanted {
             return;
         }
         if restart.wait.is_zero() {
@@ -366,6 +479,7 @@ impl Supervisor {
                 Timer::Kill(id) => {
                     let run = self.runs.get_mut(&id).expect("a kill timer's run is live");
                     run.kill_at = None;
+                    run.killed = true;
                     if host.signal(id, Signal::Kill) {
                         host.report(Report::Killed {
                             name: run.name.clone(),
@@ -390,7 +504,7 @@ impl Supervisor {
             state: match process.state {
                 State::Stopped => ProcessState::Stopped,
                 State::Running(_) => ProcessState::Running,
-                State::Stopping(_) => ProcessState::Stopping,
+                State::Stopping(_) | State::Draining(_) => ProcessState::Stopping,
                 State::Backoff(_) => ProcessState::Backoff,
                 State::Failed(_) => ProcessState::Failed,
             },
@@ -476,6 +590,13 @@ impl Supervisor {
         if process.state.run().is_some() {
             return;
         }
+        if let State::Draining(run) = process.state {
+            // Started once the old run's unit is empty.
+            if let Some(drain) = self.runs.get_mut(&run).and_then(|r| r.drain.as_mut()) {
+                drain.start = true;
+            }
+            return;
+        }
         if let (State::Failed(_), Some(log)) = (process.state, &mut process.start_log) {
             log.clear();
         }
@@ -533,6 +654,8 @@ impl Supervisor {
                     started_at: now,
                     kill_at: None,
                     stop: None,
+                    killed: false,
+                    drain: None,
                 };
                 self.runs.insert(run_id, Box::new(run));
                 host.report(Report::Started {

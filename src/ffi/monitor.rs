@@ -6,6 +6,7 @@ use crate::core::{ProcessSpec, ProcessState};
 use crate::error::{Error, Result};
 use crate::runtime::Monitor;
 use std::ffi::{c_char, c_int, CString};
+use std::os::unix::ffi::OsStrExt;
 
 /// Creates a monitor with the seed's defaults (threshold 1 s, kill time 5 s,
 /// min restart delay 1 s, max 3600 s), its two internal threads started, and
@@ -199,6 +200,33 @@ pub extern "C" fn procmon_signal_process(
 ) -> c_int {
     with_process(pm, name, |m, name| {
         m.signal_process(name, signal, whole_unit)
+    })
+}
+
+/// Sets the directory under which the monitor makes the cgroups of CGROUP and
+/// AUTO processes (from the next spawn on): an absolute path on a cgroup v2 file
+/// system that this process can make directories in (made if missing, when its
+/// parent is a cgroup). Without it the root is `procmon` under the monitor
+/// process's own cgroup, found from /proc/self/cgroup and /proc/self/mountinfo
+/// (wherever cgroup v2 is mounted). Under a root, each monitor makes a
+/// directory of its own (`m<pid>.<start>.<n>`) and one cgroup per run in it
+/// (`r<run>`); when it sets a root, or makes its first cgroup, a monitor empties
+/// (KILL) and removes what monitors that died left under that root.
+/// Blocks while it cleans up (at most a few seconds). May be called from a callback.
+/// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or root; a root that
+/// is not absolute, does not exist, is not on cgroup v2, or is not writable:
+/// procmon_last_error() says which); PROCMON_ERR_SYSTEM (making the monitor's
+/// directory failed).
+#[no_mangle]
+pub extern "C" fn procmon_set_cgroup_root(pm: *mut procmon_t, root: *const c_char) -> c_int {
+    with_monitor(pm, |m| {
+        // SAFETY: by the C contract `root` is NULL or a NUL-terminated string.
+        let root = unsafe { c_str(root, "the cgroup root") }?;
+        let root = std::path::Path::new(std::ffi::OsStr::from_bytes(root.to_bytes()));
+        if root.as_os_str().is_empty() {
+            return Err(Error::invalid("the cgroup root is empty"));
+        }
+        m.set_cgroup_root(root)
     })
 }
 

@@ -136,6 +136,13 @@ pub struct procmon_event_t {
     pub sys_cpu: f64,
     /// Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
     pub max_rss_kib: i64,
+    /// Since 0.2, STARTED: how this run is contained, a procmon_containment_t
+    /// value (NONE, GROUP or CGROUP: AUTO shows what it chose); -1 otherwise.
+    pub containment: i32,
+    /// Since 0.2, STARTED: NULL, or why the run has less containment than its
+    /// spec asks (AUTO where no cgroup could be made: it says why, once per
+    /// monitor). Valid during the call.
+    pub detail: *const c_char,
 }
 
 /// EXITED: a success per the spec (a success exit code, or the stop signal

@@ -2,7 +2,7 @@
 //! guarantee that once a setter returns (off the callback thread) no call of the
 //! previous callback is in progress.
 
-use crate::core::{Line, Name, Report};
+use crate::core::{Containment, Line, Name, Report};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -31,6 +31,11 @@ pub struct LifecycleEvent {
     /// EXITED: the run's resource use; `None` for other events, and for an exit
     /// whose status someone else took.
     pub usage: Option<Usage>,
+    /// STARTED: how the run is contained (NONE, GROUP or CGROUP).
+    pub containment: Option<Containment>,
+    /// STARTED: why the run has less containment than its spec asks (AUTO
+    /// without a cgroup), said once per monitor.
+    pub note: Option<Arc<str>>,
 }
 
 /// What a run used, from its rusage.

@@ -34,7 +34,7 @@ pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Mes
             match Token::from_raw(event.token()).source() {
                 Source::Waker => shared.output_waker().drain(),
                 Source::Pipe(run, stream) => pipes.on_ready(run, stream),
-                Source::Pidfd(_) => {} // the event loop's, not in this set
+                Source::Pidfd(_) | Source::Unit(_) => {} // the event loop's, not in this set
             }
         }
         let turn = || turn(&shared, &inbox, &messages, &mut pipes);

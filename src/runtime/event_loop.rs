@@ -177,10 +177,12 @@ impl Engine {
                 .wait(&mut events, timeout)
                 .map_err(|e| Error::system("epoll_wait", e))?;
             let woke = self.now();
+            let mut units_changed = Vec::new();
             for event in &events[..n] {
                 match Token::from_raw(event.token()).source() {
                     Source::Waker => inbox.waker.drain(),
                     Source::Pidfd(run) => self.children.reaper.on_ready(run, woke),
+                    Source::Unit(run) => units_changed.push(run),
                     Source::Pipe(..) => {} // the callback thread's, not in this set
                 }
             }
@@ -190,7 +192,9 @@ impl Engine {
             self.children.reaper.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
             self.pump();
-            // Every child reaped: done, whatever pipes grandchildren still hold.
+            self.empty_units(&units_changed);
+            // Every child reaped and every unit empty: done, whatever pipes
+            // grandchildren outside the units still hold.
             if self.sup.is_closing()
                 && !self.finished
                 && self.sup.live_runs() == 0
@@ -211,29 +215,44 @@ impl Engine {
             if !self.children.outbox.flush() {
                 return;
             }
-            let Some((run, status, seen)) = self.children.reap_next(self.now()) else {
+            let Some((run, status, seen, unit_empty)) = self.children.reap_next(self.now()) else {
                 break;
             };
             // The exit counts from when epoll reported it: a loop that lags (a
             // spawn storm, a busy machine) must not make an instant death look
             // long-lived and so defeat the backoff.
             let now = seen.min(self.now());
-            self.sup.exited(run, status, now, &mut self.children);
+            if unit_empty {
+                self.sup.exited(run, status, now, &mut self.children);
+            } else {
+                self.sup
+                    .exited_leaving_unit(run, status, now, &mut self.children);
+            }
         }
         self.children.outbox.flush();
+    }
+
+    /// Tells the supervisor of the draining units that are empty now: those
+    /// whose `cgroup.events` changed, and the process groups when their poll is due.
+    fn empty_units(&mut self, changed: &[crate::core::RunId]) {
+        let now = self.now();
+        for run in self.children.units.take_empty(changed, now) {
+            self.sup.unit_empty(run, now, &mut self.children);
+        }
     }
 
     fn timeout_ms(&self) -> i32 {
         if self.children.outbox.is_empty() && self.children.reaper.has_work() {
             return 0;
         }
-        let next = match (
+        let next = [
             self.sup.poll_timeout(),
             self.children.reaper.next_reap_retry(),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+            self.children.units.next_poll(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match next {
             None => -1,
             Some(at) => {

@@ -21,6 +21,7 @@
 //! tokens); `callbacks` and `program`.
 
 mod callbacks;
+mod cgroup;
 mod delivery;
 mod event_loop;
 mod host;
@@ -31,6 +32,7 @@ mod program;
 mod reaper;
 mod shared;
 mod token;
+mod units;
 
 pub use callbacks::{EventCallback, LifecycleEvent, LogCallback, Stream, Usage};
 pub use monitor::Monitor;

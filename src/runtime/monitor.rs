@@ -149,6 +149,15 @@ impl Monitor {
         })
     }
 
+    /// Sets the directory under which CGROUP and AUTO processes get their
+    /// cgroups (checked: absolute, on cgroup v2, writable); what dead monitors
+    /// left under it is emptied and removed now.
+    pub fn set_cgroup_root(&self, root: &std::path::Path) -> Result<()> {
+        let root = root.to_owned();
+        self.inbox
+            .call(move |engine| engine.children.units.set_root(root))
+    }
+
     /// Sends `signo` to the running child, or with `whole_unit` to its whole
     /// process group: not a stop, not a restart. `State` when it is not running.
     pub fn signal_process(&self, name: &str, signo: i32, whole_unit: bool) -> Result<()> {

@@ -41,6 +41,10 @@ pub struct SpawnRequest<'a> {
     /// Resource limits set in the child before exec (and before it drops
     /// privileges, so root can raise a hard limit for an unprivileged child).
     pub rlimits: &'a [ResourceLimit],
+    /// A cgroup's `cgroup.procs`, open for writing: the child writes itself
+    /// into it before it runs any code of its own (before exec, while its
+    /// parent is suspended), so it cannot start a process outside the cgroup.
+    pub cgroup_procs: Option<BorrowedFd<'a>>,
 }
 
 /// One `setrlimit` for the child.
@@ -147,6 +151,8 @@ struct ChildContext<'a> {
     gid: i64,
     rlimits: *const ResourceLimit,
     n_rlimits: usize,
+    /// `cgroup.procs` to join, or -1.
+    cgroup_procs: RawFd,
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
@@ -179,6 +185,7 @@ impl<'a> ChildContext<'a> {
             gid: request.gid.map_or(-1, i64::from),
             rlimits: request.rlimits.as_ptr(),
             n_rlimits: request.rlimits.len(),
+            cgroup_procs: request.cgroup_procs.map_or(-1, |fd| fd.as_raw_fd()),
             stdin: stdin.as_raw_fd(),
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
@@ -337,6 +344,7 @@ unsafe fn setup_child(c: &ChildContext<'_>) -> Result<(), i32> {
     // SAFETY: setpgid on ourselves. Its own process group: a terminal's ^C
     // reaches the monitor, not the child.
     libc::setpgid(0, 0);
+    join_cgroup(c)?;
     redirect_stdio(c)?;
     close_inherited();
     set_rlimits(c)?;
@@ -369,6 +377,22 @@ unsafe fn reset_signal_dispositions() {
             );
         }
     }
+}
+
+/// Into the run's cgroup, if it has one: writing "0" to `cgroup.procs` moves
+/// the writer.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with a descriptor the parent keeps open.
+unsafe fn join_cgroup(c: &ChildContext<'_>) -> Result<(), i32> {
+    if c.cgroup_procs < 0 {
+        return Ok(());
+    }
+    // SAFETY: writes one byte from a static buffer to a descriptor the parent holds open.
+    if libc::write(c.cgroup_procs, c"0".as_ptr().cast(), 1) == -1 {
+        return Err(errno());
+    }
+    Ok(())
 }
 
 /// stdin from `/dev/null`, stdout and stderr to our pipes.
