@@ -245,6 +245,7 @@ void rec_event_cb(void *userdata, const procmon_event_t *event) {
   item.user_cpu = event->user_cpu;
   item.sys_cpu = event->sys_cpu;
   item.max_rss_kib = event->max_rss_kib;
+  item.containment = event->containment;
   item.at = task_now();
   pthread_mutex_lock(&rec->mu);
   note_thread(rec);
@@ -371,6 +372,19 @@ procmon_state_t fx_state(procmon_t *pm, const char *name) {
   procmon_process_info_t info;
   ASSERT_OK(procmon_process_info(pm, name, &info));
   return info.state;
+}
+
+int fx_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *paren = strrchr(buf, ')');
+  if (!paren || paren[1] != ' ') return 0;
+  return paren[2] != 'Z' && paren[2] != 'X';
 }
 
 int fx_gone(pid_t pid) {

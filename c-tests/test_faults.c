@@ -22,18 +22,7 @@ static recorder_t rec;
 /* ---- helpers --------------------------------------------------------------- */
 
 /* Alive: /proc/PID/stat exists and its state is not Z (zombie) or X (dead). */
-static int proc_alive(pid_t pid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *paren = strrchr(buf, ')');
-  if (!paren || paren[1] != ' ') return 0;
-  return paren[2] != 'Z' && paren[2] != 'X';
-}
+static int proc_alive(pid_t pid) { return fx_alive(pid); }
 
 /* Whether every one of `n` pids is dead within `seconds`. */
 static int all_dead_within(const pid_t *pids, int n, double seconds) {

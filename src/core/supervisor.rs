@@ -347,8 +347,12 @@ impl Supervisor {
         }
         let drain = run.drain.expect("a draining run");
         if let Owner::Process(owner) = run.owner {
-            let restart = drain.restart || drain.start;
+            let restart = drain.restart && !drain.start;
             self.after_exit(owner, drain.status, drain.uptime, restart, now, host);
+            if drain.start {
+                // Asked for meanwhile: a start now, as start_process does.
+                self.start_id(owner, now, host);
+            }
         }
     }
 
@@ -695,6 +699,13 @@ impl Supervisor {
     fn cancel_restart(&mut self, id: ProcId) {
         let process = self.process_mut(id);
         let at = match process.state {
+            State::Draining(run) => {
+                // A start asked for while the unit drains is a restart to come.
+                if let Some(drain) = self.runs.get_mut(&run).and_then(|r| r.drain.as_mut()) {
+                    drain.start = false;
+                }
+                return;
+            }
             State::Backoff(at) => {
                 process.state = State::Stopped;
                 at

@@ -191,8 +191,9 @@ impl Engine {
             }
             self.children.reaper.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
-            self.pump();
+            // Before the reaps, whose flush sends what a restart reports.
             self.empty_units(&units_changed);
+            self.pump();
             // Every child reaped and every unit empty: done, whatever pipes
             // grandchildren outside the units still hold.
             if self.sup.is_closing()

@@ -39,8 +39,12 @@ impl Unit {
 
     pub fn is_empty(&self) -> bool {
         match self {
-            // Signal 0 checks for existence: ESRCH once no process has the group.
-            Unit::Group(pgid) => sys::send_group_signal(*pgid, 0) != Ok(true),
+            // Signal 0 checks for existence: ESRCH once no process has the
+            // group. Zombies still have it until their reaper (init, for
+            // orphans) collects them, so a group of zombies counts as empty.
+            Unit::Group(pgid) => {
+                sys::send_group_signal(*pgid, 0) != Ok(true) || !group_has_live_member(*pgid)
+            }
             Unit::Cgroup(cgroup) => !cgroup.populated(),
         }
     }
@@ -59,6 +63,34 @@ impl Unit {
             cgroup.remove();
         }
     }
+}
+
+/// Whether a process other than a zombie is in process group `pgid`: a scan of
+/// /proc, made only while a group drains.
+fn group_has_live_member(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    dir.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // After the command's last ')': state, ppid, pgrp.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut fields = after.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+        group == Some(pgid) && !matches!(state, Some("Z") | Some("X"))
+    })
 }
 
 /// What a spawn is to be contained by, decided before it.
