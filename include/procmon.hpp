@@ -208,6 +208,15 @@ inline constexpr std::uint32_t watchdog = PROCMON_EXIT_WATCHDOG;    ///< missed 
 inline constexpr std::uint32_t status_unknown = PROCMON_EXIT_STATUS_UNKNOWN;  ///< reaped by someone else
 }  // namespace exit_flags
 
+/// What a stop reaches, and what must be empty before a restart
+/// (procmon_containment_t; see procmon_spec_set_containment()).
+enum class Containment {
+  none = PROCMON_CONTAIN_NONE,      ///< only the child (the seed)
+  group = PROCMON_CONTAIN_GROUP,    ///< the child's process group
+  cgroup = PROCMON_CONTAIN_CGROUP,  ///< a cgroup v2 of its own: nothing escapes
+  automatic = PROCMON_CONTAIN_AUTO, ///< cgroup where possible, else group (the default)
+};
+
 /// What a process does after its child exits (procmon_restart_t).
 enum class Restart {
   always = PROCMON_RESTART_ALWAYS,          ///< every exit is followed by a restart (the seed)
@@ -231,6 +240,10 @@ struct Event {
   std::chrono::duration<double> user_cpu; ///< EXITED: the run's user CPU time
   std::chrono::duration<double> sys_cpu;  ///< EXITED: the run's system CPU time
   std::int64_t max_rss_kib;               ///< EXITED: the run's peak resident set (KiB)
+  /// STARTED: how the run is contained (none, group or cgroup); nullopt otherwise.
+  std::optional<Containment> containment;
+  /// STARTED: why it has less containment than asked (AUTO without cgroups), once.
+  std::string_view detail;
 };
 
 /// A consistent snapshot of one process (procmon_process_info_t).
@@ -363,7 +376,11 @@ inline void event_trampoline(void* userdata, const procmon_event_t* e) noexcept 
                       e->flags,
                       std::chrono::duration<double>(e->user_cpu),
                       std::chrono::duration<double>(e->sys_cpu),
-                      e->max_rss_kib};
+                      e->max_rss_kib,
+                      e->containment >= 0
+                          ? std::optional<Containment>(static_cast<Containment>(e->containment))
+                          : std::nullopt,
+                      e->detail ? std::string_view(e->detail) : std::string_view()};
     (*handler)(event);
   } catch (...) {
     shared->record(std::current_exception());
@@ -469,6 +486,10 @@ class Spec {
                     std::chrono::duration<double> retry_after = std::chrono::duration<double>(0)) {
     return check(procmon_spec_set_start_limit(spec_, burst, interval.count(), retry_after.count()));
   }
+  /// How the child and what it starts are contained (default: automatic).
+  Spec& containment(Containment mode) {
+    return check(procmon_spec_set_containment(spec_, static_cast<int>(mode)));
+  }
   /// An RLIMIT_* resource limit applied in the child.
   Spec& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) {
     return check(procmon_spec_set_rlimit(spec_, resource, soft, hard));
@@ -572,6 +593,15 @@ class Monitor {
   void signal_process(const std::string& name, int signal, bool whole_unit,
                       std::error_code& ec) noexcept {
     detail::into_code(ec, [&] { return signal_status(name, signal, whole_unit); });
+  }
+
+  /// Where cgroups are made for cgroup and automatic containment (see
+  /// procmon_set_cgroup_root()). Errors: invalid (not absolute, missing, not on
+  /// cgroup v2, not writable), system.
+  void set_cgroup_root(const std::string& root) {
+    if (detail::has_nul(root))
+      detail::throw_if(detail::own_failure(PROCMON_ERR_INVALID, "the root holds a NUL byte"));
+    detail::throw_if(detail::status(procmon_set_cgroup_root(pm_, root.c_str())));
   }
 
   void stop_process(const std::string& name) { detail::throw_if(by_name(procmon_stop_process, name)); }
