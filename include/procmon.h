@@ -27,6 +27,11 @@ typedef struct procmon procmon_t;
 typedef struct procmon_spec procmon_spec_t;
 
 /**
+ * The highest descriptor number a NOTIFY_FD may name (exclusive).
+ */
+#define NOTIFY_FD_LIMIT 1024
+
+/**
  * The line limit: a longer line is passed to the log callback in pieces of
  * exactly this many bytes (the last piece shorter). Nothing is dropped.
  */
@@ -104,6 +109,13 @@ typedef enum {
    * Since 0.2.
    */
   PROCMON_EVENT_GAVE_UP = 6,
+  /**
+   * The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+   * ON_START it comes right after STARTED, with the same pid. Only for
+   * processes added with procmon_add(): a process added with
+   * procmon_add_process() keeps 0.1's events. Since 0.2.
+   */
+  PROCMON_EVENT_READY = 7,
 } procmon_event_kind_t;
 
 /**
@@ -128,6 +140,11 @@ typedef enum {
    * tried again later only with a retry_after. Since 0.2.
    */
   PROCMON_STATE_FAILED = 4,
+  /**
+   * Spawned and not ready yet (`pid` the child's), or waiting for the
+   * processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+   */
+  PROCMON_STATE_STARTING = 5,
 } procmon_state_t;
 
 /**

@@ -11,8 +11,11 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::IndexMap;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+
+/// Readiness, watchdog and start order: the supervisor's part of them.
+mod ready;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcessState {
@@ -25,6 +28,9 @@ pub enum ProcessState {
     Backoff,
     /// The start limit was reached; retried later only with `retry_after`.
     Failed,
+    /// Spawned and not ready yet (pid set), or waiting for the processes it
+    /// comes after (pid 0).
+    Starting,
 }
 
 /// A consistent snapshot of one process.
@@ -60,6 +66,8 @@ enum State {
     Backoff(Time),
     /// It gave up (its start limit), and is tried again at this time, if any.
     Failed(Option<Time>),
+    /// Its start waits until the processes it comes after are ready.
+    Waiting,
 }
 
 impl State {
@@ -68,6 +76,7 @@ impl State {
         match self {
             State::Running(run) | State::Stopping(run) => Some(run),
             State::Stopped | State::Backoff(_) | State::Failed(_) => None,
+            State::Waiting => None,
         }
     }
 }
@@ -92,6 +101,10 @@ struct Run {
     pid: i32,
     started_at: Time,
     kill_at: Option<Time>,
+    /// When it became ready (at its spawn for ON_START); None while starting.
+    ready_at: Option<Time>,
+    /// Its readiness timeout before it is ready, its watchdog after.
+    deadline: Option<Time>,
     /// Why it was asked to stop, once it was.
     stop: Option<StopReason>,
 }
@@ -108,6 +121,8 @@ enum Owner {
 enum Timer {
     Restart(ProcId),
     Kill(RunId),
+    /// A run's readiness timeout or watchdog.
+    Deadline(RunId),
 }
 
 /// The seed's `ProcessMonitor` (its `running` flag, `_processes`, `delay`,
@@ -125,6 +140,9 @@ pub struct Supervisor {
     processes: HashMap<ProcId, Box<Process>>,
     runs: HashMap<RunId, Box<Run>>,
     timers: BTreeSet<(Time, Timer)>,
+    /// During an ordered stop: the processes whose stop waits for the processes
+    /// that come after them (their dependents), with those.
+    held: BTreeMap<ProcId, Vec<ProcId>>,
     next_run: u64,
     next_process: u32,
 }
@@ -140,6 +158,7 @@ impl Supervisor {
             processes: HashMap::new(),
             runs: HashMap::new(),
             timers: BTreeSet::new(),
+            held: BTreeMap::new(),
             next_run: 1,
             next_process: 1,
         }
@@ -183,6 +202,7 @@ impl Supervisor {
                 format!("a process named {name:?} is already monitored: remove it first"),
             ));
         }
+        self.check_order(&name, &spec)?;
         let id = ProcId(self.next_process);
         self.next_process += 1;
         self.names.insert(name.clone(), id);
@@ -208,6 +228,7 @@ impl Supervisor {
         let id = self.id(name)?;
         self.stop_id(id, StopReason::Stop, now, host);
         self.cancel_restart(id);
+        self.held.remove(&id);
         self.names.shift_remove(name);
         let process = self.processes.remove(&id).expect("a named process");
         if let Some(run) = process.state.run().and_then(|run| self.runs.get_mut(&run)) {
@@ -248,6 +269,7 @@ impl Supervisor {
     pub fn start_service(&mut self, now: Time, host: &mut impl Host) -> Result<()> {
         self.open()?;
         self.running = true;
+        self.held.clear();
         for id in self.ids() {
             self.start_id(id, now, host);
         }
@@ -259,12 +281,17 @@ impl Supervisor {
         let _ = self.start_service(now, host);
     }
 
-    /// The seed's `stopService`: cancels every scheduled restart, stops every child.
+    /// The seed's `stopService`: cancels every scheduled restart, stops every
+    /// child; a process that others come after only once those have exited (or
+    /// been killed after their kill time).
     pub fn stop(&mut self, now: Time, host: &mut impl Host) {
         self.running = false;
+        self.hold_for_dependents();
         for id in self.ids() {
             self.cancel_restart(id);
-            self.stop_id(id, StopReason::Stop, now, host);
+            if !self.held.contains_key(&id) {
+                self.stop_id(id, StopReason::Stop, now, host);
+            }
         }
     }
 
@@ -287,11 +314,19 @@ impl Supervisor {
 
     /// The seed's `connectionLost`: run `id` has exited (its output delivered).
     pub fn exited(&mut self, id: RunId, status: ExitStatus, now: Time, host: &mut impl Host) {
+        self.run_exited(id, status, now, host);
+        self.release_held(now, host);
+    }
+
+    fn run_exited(&mut self, id: RunId, status: ExitStatus, now: Time, host: &mut impl Host) {
         let Some(run) = self.runs.remove(&id) else {
             return;
         };
         if let Some(at) = run.kill_at {
             self.timers.remove(&(at, Timer::Kill(id)));
+        }
+        if let Some(at) = run.deadline {
+            self.timers.remove(&(at, Timer::Deadline(id)));
         }
         let uptime = now.saturating_sub(run.started_at);
         let (owner, spec) = match &run.owner {
@@ -315,7 +350,7 @@ impl Supervisor {
         process.state = State::Stopped;
         process.last_exit = Some(status);
         let restart = next_restart(
-            Some(uptime),
+            ready::lived(&run, now),
             process.delay,
             &process.spec.settings(&settings),
         );
@@ -372,7 +407,9 @@ impl Supervisor {
                             pid: run.pid,
                         });
                     }
+                    self.release_held(now, host);
                 }
+                Timer::Deadline(id) => self.deadline_due(id, now, host),
             }
         }
     }
@@ -389,10 +426,11 @@ impl Supervisor {
         Ok(ProcessInfo {
             state: match process.state {
                 State::Stopped => ProcessState::Stopped,
-                State::Running(_) => ProcessState::Running,
+                State::Running(run) => self.running_state(run),
                 State::Stopping(_) => ProcessState::Stopping,
                 State::Backoff(_) => ProcessState::Backoff,
                 State::Failed(_) => ProcessState::Failed,
+                State::Waiting => ProcessState::Starting,
             },
             pid: run.map_or(0, |run| run.pid),
             starts: process.starts,
@@ -495,6 +533,9 @@ impl Supervisor {
         let alive = host.signal(run_id, Signal::from_number(process.spec.stop_signal()));
         let run = self.runs.get_mut(&run_id).expect("a process's run is live");
         run.stop = Some(reason);
+        if let Some(at) = run.deadline.take() {
+            self.timers.remove(&(at, Timer::Deadline(run_id)));
+        }
         // As the seed: no KILL is scheduled for a child that had already exited.
         if alive && run.kill_at.is_none() {
             let at = now + kill_time;
@@ -504,6 +545,9 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        if !self.may_start(id) {
+            return;
+        }
         let run_id = RunId(self.next_run);
         self.next_run += 1;
         let settings = self.settings;
@@ -532,6 +576,8 @@ impl Supervisor {
                     pid,
                     started_at: now,
                     kill_at: None,
+                    ready_at: None,
+                    deadline: None,
                     stop: None,
                 };
                 self.runs.insert(run_id, Box::new(run));
@@ -540,6 +586,7 @@ impl Supervisor {
                     name,
                     pid,
                 });
+                self.spawned(run_id, now, host);
             }
             Err(errno) => {
                 host.report(Report::SpawnFailed {
@@ -579,6 +626,10 @@ impl Supervisor {
             State::Failed(Some(at)) => {
                 process.state = State::Failed(None);
                 at
+            }
+            State::Waiting => {
+                process.state = State::Stopped;
+                return;
             }
             _ => return,
         };

@@ -100,6 +100,11 @@ pub enum procmon_event_kind_t {
     /// is FAILED; `delay` is the seconds until it is tried again, 0 for never.
     /// Since 0.2.
     PROCMON_EVENT_GAVE_UP = 6,
+    /// The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+    /// ON_START it comes right after STARTED, with the same pid. Only for
+    /// processes added with procmon_add(): a process added with
+    /// procmon_add_process() keeps 0.1's events. Since 0.2.
+    PROCMON_EVENT_READY = 7,
 }
 
 /// A lifecycle event; valid only during the callback. The library allocates it,
@@ -175,6 +180,9 @@ pub enum procmon_state_t {
     /// Gave up: the start limit was reached (see procmon_spec_set_start_limit());
     /// tried again later only with a retry_after. Since 0.2.
     PROCMON_STATE_FAILED = 4,
+    /// Spawned and not ready yet (`pid` the child's), or waiting for the
+    /// processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+    PROCMON_STATE_STARTING = 5,
 }
 
 /// A consistent snapshot of one process (procmon_process_info()).
