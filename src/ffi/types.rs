@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_void};
 /// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
 /// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
 /// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t) and
-/// `procmon_signal_process`.
+/// `procmon_signal_process`, `procmon_report_unhealthy`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.

@@ -25,6 +25,7 @@ mod delivery;
 mod event_loop;
 mod host;
 mod monitor;
+mod notify;
 mod outbox;
 mod pipes;
 mod program;
