@@ -34,11 +34,16 @@ const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";
 const DATAGRAM_SIZE: usize = 4096;
 /// Datagrams read per wake-up before the loop's other work gets its turn.
 const DATAGRAMS_PER_TURN: usize = 32;
+/// The most read from a NOTIFY_FD pipe per wake-up (level-triggered: the rest
+/// wakes the loop again).
+const PIPE_READ: usize = 512;
 
 pub(crate) struct Notifier {
     /// NOTIFY_FD runs: our (read) end of each child's descriptor.
     pipes: HashMap<RunId, OwnedFd>,
     socket: Option<Box<Socket>>,
+    /// The read buffer of the pipes (empty until the first NOTIFY_FD read).
+    buffer: Vec<u8>,
 }
 
 /// The sd_notify socket and whose datagrams it takes.
@@ -68,6 +73,7 @@ impl Notifier {
         Notifier {
             pipes: HashMap::new(),
             socket: None,
+            buffer: Vec::new(),
         }
     }
 
@@ -162,9 +168,10 @@ impl Notifier {
         let Some(fd) = self.pipes.get(&run) else {
             return 0;
         };
-        let mut buffer = Vec::with_capacity(256);
-        match sys::read_append(fd.as_fd(), &mut buffer) {
-            ReadOutcome::Data(_) => buffer.iter().filter(|&&b| b == b'\n').count(),
+        self.buffer.clear();
+        self.buffer.reserve(PIPE_READ);
+        match sys::read_append(fd.as_fd(), &mut self.buffer) {
+            ReadOutcome::Data(_) => memchr::memchr_iter(b'\n', &self.buffer).count(),
             ReadOutcome::WouldBlock => 0,
             ReadOutcome::Closed => {
                 self.pipes.remove(&run);
