@@ -27,6 +27,11 @@ typedef struct procmon procmon_t;
 typedef struct procmon_spec procmon_spec_t;
 
 /**
+ * The highest descriptor number a NOTIFY_FD may name (exclusive).
+ */
+#define NOTIFY_FD_LIMIT 1024
+
+/**
  * The line limit: a longer line is passed to the log callback in pieces of
  * exactly this many bytes (the last piece shorter). Nothing is dropped.
  */
@@ -104,6 +109,13 @@ typedef enum {
    * Since 0.2.
    */
   PROCMON_EVENT_GAVE_UP = 6,
+  /**
+   * The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+   * ON_START it comes right after STARTED, with the same pid. Only for
+   * processes added with procmon_add(): a process added with
+   * procmon_add_process() keeps 0.1's events. Since 0.2.
+   */
+  PROCMON_EVENT_READY = 7,
 } procmon_event_kind_t;
 
 /**
@@ -128,6 +140,11 @@ typedef enum {
    * tried again later only with a retry_after. Since 0.2.
    */
   PROCMON_STATE_FAILED = 4,
+  /**
+   * Spawned and not ready yet (`pid` the child's), or waiting for the
+   * processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+   */
+  PROCMON_STATE_STARTING = 5,
 } procmon_state_t;
 
 /**
@@ -207,6 +224,35 @@ typedef enum {
    */
   PROCMON_CONTAIN_AUTO = 3,
 } procmon_containment_t;
+
+/**
+ * How a child tells the monitor that it is ready (procmon_spec_set_readiness()).
+ */
+typedef enum {
+  /**
+   * Ready as soon as it is spawned (the seed; the default): READY right after
+   * STARTED.
+   */
+  PROCMON_READY_ON_START = 0,
+  /**
+   * `arg` a descriptor number, e.g. "3": the child gets descriptor N, the
+   * write end of a pipe; the first newline written to it makes the run ready
+   * (s6's notification-fd), later lines are watchdog pings.
+   */
+  PROCMON_READY_NOTIFY_FD = 1,
+  /**
+   * The child gets NOTIFY_SOCKET naming a datagram socket of the monitor's
+   * (systemd's sd_notify protocol): "READY=1" makes the run ready,
+   * "WATCHDOG=1" is a ping, "WATCHDOG=trigger" reports it unhealthy,
+   * "STOPPING=1" and "STATUS=..." are accepted.
+   */
+  PROCMON_READY_SD_NOTIFY = 2,
+  /**
+   * `arg` a text: the first stdout or stderr line containing it makes the run
+   * ready (the line is still delivered).
+   */
+  PROCMON_READY_LINE = 3,
+} procmon_readiness_t;
 
 /**
  * What an EXITED event says about the exit, beyond its status (bits; the C
@@ -569,12 +615,93 @@ int procmon_process_info(procmon_t *pm, const char *name, procmon_process_info_t
 char *procmon_describe(procmon_t *pm);
 
 /**
+ * How the process says that it is ready, and how long it may take.
+ *
+ * - `mode` a procmon_readiness_t value (passed as an int); `arg` its argument:
+ *   NOTIFY_FD a descriptor number from 3 to 1023, in digits only; LINE a
+ *   non-empty text without '\n'; ON_START and SD_NOTIFY none (NULL; anything
+ *   else is ignored). `arg` is copied.
+ * - `timeout_s`: not ready within it, the run is stopped (the stop signal, KILL
+ *   after the kill time); its EXITED carries PROCMON_EXIT_TIMEOUT and it counts
+ *   as an instant death. 0 = wait for ever.
+ *
+ * Until it is ready a run is PROCMON_STATE_STARTING; a READY event marks the
+ * moment (ON_START: right after STARTED). With readiness other than ON_START a
+ * death counts as instant when the run dies before it is ready, or lives less
+ * than the threshold after it was ready.
+ *
+ * SD_NOTIFY: the socket is in the abstract namespace (a child in another
+ * network namespace cannot reach it). A datagram counts when its sender (as
+ * the kernel tells) is the child or a process of the child's process group
+ * (each child leads its own; with cgroup containment, its cgroup); any other
+ * is ignored. The child's environment gets NOTIFY_SOCKET, and with a watchdog
+ * WATCHDOG_USEC and WATCHDOG_PID (its own pid), replacing any of them it
+ * would have had; no other child gets them from the monitor.
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown mode; a
+ * NULL or bad arg for NOTIFY_FD or LINE; NaN, infinite or negative timeout),
+ * with procmon_last_error() naming the setting. Never blocks.
+ */
+int procmon_spec_set_readiness(procmon_spec_t *spec, int mode, const char *arg, double timeout_s);
+
+/**
+ * The watchdog: once ready, a run that sends no ping for `timeout_s` seconds
+ * (NOTIFY_FD: a line; SD_NOTIFY: "WATCHDOG=1"), or that
+ * procmon_report_unhealthy() names, is stopped like a timed-out start; its
+ * EXITED carries PROCMON_EXIT_WATCHDOG, and it is restarted under its restart
+ * policy (a failure: ON_FAILURE restarts it, NEVER does not). 0 = off (the
+ * default).
+ *
+ * It needs readiness NOTIFY_FD or SD_NOTIFY, which is checked by procmon_add()
+ * (so the two setters may come in either order): there a watchdog with another
+ * readiness is PROCMON_ERR_INVALID.
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; NaN, infinite or
+ * negative seconds). Never blocks.
+ */
+int procmon_spec_set_watchdog(procmon_spec_t *spec, double timeout_s);
+
+/**
+ * Start order: the process is started only once each process named in the
+ * NULL-terminated list `names` (copied) is ready; a name not monitored yet is
+ * waited for. While it waits it is PROCMON_STATE_STARTING with pid 0. Every
+ * start waits so, restarts included (a dependent restarted while its dependency
+ * is down waits for it to be ready again).
+ *
+ * procmon_stop() and procmon_free() stop a process before the processes it comes
+ * after: each of those waits until its dependents have exited, or have been sent
+ * KILL (after their kill time). procmon_stop_process(), procmon_restart_all()
+ * and procmon_remove_process() are not ordered.
+ *
+ * NULL or an empty list: no order (the default). A cycle, or a name that is the
+ * process's own, is PROCMON_ERR_INVALID at procmon_add().
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an empty or non-UTF-8
+ * name). Never blocks.
+ */
+int procmon_spec_set_after(procmon_spec_t *spec, const char *const *names);
+
+/**
+ * The host's own health check of `name` failed: handled as a missed watchdog
+ * (procmon_spec_set_watchdog(); no watchdog needs to be set). The stop signal
+ * has been sent when the call returns; the EXITED carries
+ * PROCMON_EXIT_WATCHDOG, and a restart follows under the restart policy. A
+ * child being stopped already: a no-op.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or name);
+ * PROCMON_ERR_NOT_FOUND; PROCMON_ERR_STATE (not running: no child). May be
+ * called from a callback.
+ */
+int procmon_report_unhealthy(procmon_t *pm, const char *name);
+
+/**
  * A spec for the NULL-terminated `argv` (copied; argv[0] is the program,
  * searched in the host's PATH when it holds no '/'), every setting at its
  * default: the host's environment and working directory, its uid and gid, the
  * monitor's threshold, kill time and restart delays (following later changes
  * of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
- * no resource limit, containment AUTO.
+ * no resource limit, containment AUTO, readiness ON_START (with a READY
+ * event), no watchdog, no start order.
  *
  * Returns NULL for a NULL or empty argv or an empty argv[0], with
  * procmon_last_error() set. The caller owns the spec: procmon_spec_free().
@@ -723,8 +850,12 @@ int procmon_spec_set_containment(procmon_spec_t *spec, int mode);
  * service is running, the child has been spawned (or its spawn has failed) when
  * the call returns. Blocks for the spawn. May be called from a callback.
  *
+ * With a start order (procmon_spec_set_after()) it is spawned only once the
+ * processes it comes after are ready, which may be after the call returns.
+ *
  * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or spec; empty or
- * non-UTF-8 name); PROCMON_ERR_EXISTS (name already monitored);
+ * non-UTF-8 name; a watchdog without readiness NOTIFY_FD or SD_NOTIFY; a start
+ * order naming the process itself or closing a cycle); PROCMON_ERR_EXISTS (name already monitored);
  * PROCMON_ERR_STATE (the monitor is shutting down).
  */
 int procmon_add(procmon_t *pm, const char *name, const procmon_spec_t *spec);

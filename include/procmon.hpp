@@ -186,6 +186,7 @@ enum class State {
   stopping = PROCMON_STATE_STOPPING,  ///< TERM sent, not yet exited
   backoff = PROCMON_STATE_BACKOFF,    ///< exited, restart scheduled
   failed = PROCMON_STATE_FAILED,      ///< gave up: the start limit was reached (0.2)
+  starting = PROCMON_STATE_STARTING,  ///< not ready yet, or waiting for `after` (pid 0) (0.2)
 };
 
 /// The kinds of lifecycle events.
@@ -196,6 +197,15 @@ enum class EventKind {
   restart_scheduled = PROCMON_EVENT_RESTART_SCHEDULED,  ///< delay
   killed = PROCMON_EVENT_KILLED,                        ///< pid: the kill time ran out
   gave_up = PROCMON_EVENT_GAVE_UP,  ///< the start limit was reached; delay: until the retry
+  ready = PROCMON_EVENT_READY,      ///< pid: the run is ready (0.2; Spec::readiness)
+};
+
+/// How a child says that it is ready (procmon_readiness_t).
+enum class Readiness {
+  on_start = PROCMON_READY_ON_START,    ///< as soon as it is spawned (the default)
+  notify_fd = PROCMON_READY_NOTIFY_FD,  ///< arg "N": the first newline on its descriptor N
+  sd_notify = PROCMON_READY_SD_NOTIFY,  ///< READY=1 over NOTIFY_SOCKET (sd_notify)
+  line = PROCMON_READY_LINE,            ///< arg: the first output line containing it
 };
 
 /// The bits of Event::flags (PROCMON_EXIT_*), for EXITED events.
@@ -495,6 +505,27 @@ class Spec {
     return check(procmon_spec_set_rlimit(spec_, resource, soft, hard));
   }
 
+  /// How the child says it is ready (procmon_spec_set_readiness()): `arg` is the
+  /// descriptor number for notify_fd, the text for line; not ready within
+  /// `timeout` (0: for ever), it is stopped as an instant death.
+  Spec& readiness(Readiness mode, const std::string& arg = {},
+                  std::chrono::duration<double> timeout = std::chrono::duration<double>(0)) {
+    if (detail::has_nul(arg)) return fail("the readiness argument holds a NUL byte");
+    const bool takes_arg = mode == Readiness::notify_fd || mode == Readiness::line;
+    return check(procmon_spec_set_readiness(spec_, static_cast<int>(mode),
+                                            takes_arg ? arg.c_str() : nullptr, timeout.count()));
+  }
+  /// The watchdog (procmon_spec_set_watchdog()); needs notify_fd or sd_notify.
+  Spec& watchdog(std::chrono::duration<double> timeout) {
+    return check(procmon_spec_set_watchdog(spec_, timeout.count()));
+  }
+  /// Start order (procmon_spec_set_after()): started once each of `names` is ready.
+  Spec& after(const std::vector<std::string>& names) {
+    auto list = detail::c_array(names);
+    if (!list) return fail("a name of after holds a NUL byte");
+    return check(procmon_spec_set_after(spec_, list->data()));
+  }
+
   /// The C spec, for functions this wrapper does not cover. Do not free it.
   const procmon_spec_t* native_handle() const noexcept { return spec_; }
 
@@ -602,6 +633,15 @@ class Monitor {
     if (detail::has_nul(root))
       detail::throw_if(detail::own_failure(PROCMON_ERR_INVALID, "the root holds a NUL byte"));
     detail::throw_if(detail::status(procmon_set_cgroup_root(pm_, root.c_str())));
+  }
+
+  /// The host's health check failed (procmon_report_unhealthy()): handled as a
+  /// missed watchdog. Errors: state (not running), not_found.
+  void report_unhealthy(const std::string& name) {
+    detail::throw_if(by_name(procmon_report_unhealthy, name));
+  }
+  void report_unhealthy(const std::string& name, std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return by_name(procmon_report_unhealthy, name); });
   }
 
   void stop_process(const std::string& name) { detail::throw_if(by_name(procmon_stop_process, name)); }

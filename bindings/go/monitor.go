@@ -156,6 +156,7 @@ type ProcessOptions struct {
 type callbacks struct {
 	log   atomic.Pointer[LogFunc]
 	event atomic.Pointer[EventFunc]
+	ready readyWaiters // WaitReady's (readiness.go)
 }
 
 // Monitor supervises named child processes. Create it with New and release

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Settings;
+use super::{Readiness, Settings};
 
 /// A process name: non-empty UTF-8 without NUL. Cheap to clone; also kept
 /// NUL-terminated so it can be handed to C callbacks without a copy.
@@ -178,6 +178,9 @@ struct Options {
     threshold: Option<Duration>,
     kill_time: Option<Duration>,
     restart_delays: Option<(Duration, Duration)>,
+    /// Readiness, watchdog and start order; None: the 0.1 shape (ready on
+    /// start, no READY event).
+    readiness: Option<Box<Readiness>>,
 }
 
 impl Default for Options {
@@ -198,6 +201,7 @@ impl Default for Options {
             threshold: None,
             kill_time: None,
             restart_delays: None,
+            readiness: None,
         }
     }
 }
@@ -500,6 +504,24 @@ impl ProcessSpec {
 
     pub fn start_limit(&self) -> Option<StartLimit> {
         self.options().start_limit
+    }
+
+    /// Readiness, watchdog and start order as set (see [`Readiness`]); None for
+    /// a spec that never had them set (`procmon_add_process`'s: it reports no
+    /// READY, so its events stay 0.1's).
+    pub fn readiness(&self) -> Option<&Readiness> {
+        self.options().readiness.as_deref()
+    }
+
+    /// Changes the readiness settings (starting from the defaults, which a spec
+    /// made by `procmon_spec_new` has from the start).
+    pub fn with_readiness(mut self, change: impl FnOnce(&mut Readiness)) -> ProcessSpec {
+        let readiness = self
+            .options_mut()
+            .readiness
+            .get_or_insert_with(Box::default);
+        change(readiness);
+        self
     }
 
     /// The monitor's settings with this process's overrides applied.

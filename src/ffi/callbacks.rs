@@ -110,6 +110,7 @@ fn to_c(event: &LifecycleEvent) -> procmon_event_t {
         Report::RestartScheduled { .. } => PROCMON_EVENT_RESTART_SCHEDULED,
         Report::Killed { .. } => PROCMON_EVENT_KILLED,
         Report::GaveUp { .. } => PROCMON_EVENT_GAVE_UP,
+        Report::Ready { .. } => PROCMON_EVENT_READY,
     };
     let timestamp = event
         .timestamp
@@ -142,6 +143,7 @@ fn to_c(event: &LifecycleEvent) -> procmon_event_t {
             };
         }
         Report::Killed { pid, .. } => c.pid = *pid,
+        Report::Ready { pid, .. } => c.pid = *pid,
         Report::Exited {
             pid,
             status,

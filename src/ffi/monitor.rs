@@ -292,6 +292,7 @@ pub extern "C" fn procmon_process_info(
                 ProcessState::Stopping => procmon_state_t::PROCMON_STATE_STOPPING,
                 ProcessState::Backoff => procmon_state_t::PROCMON_STATE_BACKOFF,
                 ProcessState::Failed => procmon_state_t::PROCMON_STATE_FAILED,
+                ProcessState::Starting => procmon_state_t::PROCMON_STATE_STARTING,
             },
             pid: snapshot.pid,
             starts: snapshot.starts,

@@ -23,7 +23,8 @@ use std::ffi::{c_char, c_int};
 /// `procmon_spec_set_kill_time`, `procmon_spec_set_restart_delays`,
 /// `procmon_spec_set_stop_signal`, `procmon_spec_set_restart`,
 /// `procmon_spec_set_success_exit_codes`, `procmon_spec_set_start_limit`,
-/// `procmon_spec_set_rlimit`.
+/// `procmon_spec_set_rlimit`; `procmon_spec_set_readiness`,
+/// `procmon_spec_set_watchdog`, `procmon_spec_set_after`.
 ///
 /// Thread safety: a spec is a plain value: use one from one thread at a time (or
 /// lock it); distinct specs may be used from any threads at once. A setter that
@@ -65,7 +66,7 @@ pub enum procmon_containment_t {
 
 /// Runs `f` on the spec behind `spec`, inside the panic boundary; the spec
 /// changes only when `f` succeeds.
-fn with_spec(
+pub(super) fn with_spec(
     spec: *mut procmon_spec_t,
     f: impl FnOnce(ProcessSpec) -> Result<ProcessSpec>,
 ) -> c_int {
@@ -83,7 +84,8 @@ fn with_spec(
 /// default: the host's environment and working directory, its uid and gid, the
 /// monitor's threshold, kill time and restart delays (following later changes
 /// of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
-/// no resource limit, containment AUTO.
+/// no resource limit, containment AUTO, readiness ON_START (with a READY
+/// event), no watchdog, no start order.
 ///
 /// Returns NULL for a NULL or empty argv or an empty argv[0], with
 /// procmon_last_error() set. The caller owns the spec: procmon_spec_free().
@@ -93,7 +95,10 @@ pub extern "C" fn procmon_spec_new(argv: *const *const c_char) -> *mut procmon_s
     pointer(|| {
         // SAFETY: by the C contract argv is NULL or a NULL-terminated array of strings.
         let argv = unsafe { string_list(argv) }.ok_or_else(|| Error::invalid("argv is NULL"))?;
-        let spec = ProcessSpec::new(argv)?.with_containment(Containment::Auto);
+        // Readiness at its defaults: a spec'd process reports READY.
+        let spec = ProcessSpec::new(argv)?
+            .with_containment(Containment::Auto)
+            .with_readiness(|_| {});
         Ok(Box::into_raw(Box::new(procmon_spec_t { spec })))
     })
 }
@@ -362,8 +367,12 @@ pub extern "C" fn procmon_spec_set_containment(spec: *mut procmon_spec_t, mode: 
 /// service is running, the child has been spawned (or its spawn has failed) when
 /// the call returns. Blocks for the spawn. May be called from a callback.
 ///
+/// With a start order (procmon_spec_set_after()) it is spawned only once the
+/// processes it comes after are ready, which may be after the call returns.
+///
 /// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or spec; empty or
-/// non-UTF-8 name); PROCMON_ERR_EXISTS (name already monitored);
+/// non-UTF-8 name; a watchdog without readiness NOTIFY_FD or SD_NOTIFY; a start
+/// order naming the process itself or closing a cycle); PROCMON_ERR_EXISTS (name already monitored);
 /// PROCMON_ERR_STATE (the monitor is shutting down).
 #[no_mangle]
 pub extern "C" fn procmon_add(

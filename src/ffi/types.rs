@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_void};
 /// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
 /// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
 /// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t) and
-/// `procmon_signal_process`.
+/// `procmon_signal_process`, `procmon_report_unhealthy`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
@@ -100,6 +100,11 @@ pub enum procmon_event_kind_t {
     /// is FAILED; `delay` is the seconds until it is tried again, 0 for never.
     /// Since 0.2.
     PROCMON_EVENT_GAVE_UP = 6,
+    /// The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+    /// ON_START it comes right after STARTED, with the same pid. Only for
+    /// processes added with procmon_add(): a process added with
+    /// procmon_add_process() keeps 0.1's events. Since 0.2.
+    PROCMON_EVENT_READY = 7,
 }
 
 /// A lifecycle event; valid only during the callback. The library allocates it,
@@ -182,6 +187,9 @@ pub enum procmon_state_t {
     /// Gave up: the start limit was reached (see procmon_spec_set_start_limit());
     /// tried again later only with a retry_after. Since 0.2.
     PROCMON_STATE_FAILED = 4,
+    /// Spawned and not ready yet (`pid` the child's), or waiting for the
+    /// processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+    PROCMON_STATE_STARTING = 5,
 }
 
 /// A consistent snapshot of one process (procmon_process_info()).

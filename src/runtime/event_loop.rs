@@ -7,7 +7,7 @@ use super::host::Children;
 use super::outbox::Message;
 use super::shared::Shared;
 use super::token::{Source, Token};
-use crate::core::{Supervisor, Time};
+use crate::core::{Notice, RunId, Supervisor, Time};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, EpollEvent, EventFd, Interest};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError};
@@ -184,6 +184,8 @@ impl Engine {
                     Source::Pidfd(run) => self.children.reaper.on_ready(run, woke),
                     Source::Unit(run) => units_changed.push(run),
                     Source::Pipe(..) => {} // the callback thread's, not in this set
+                    Source::Notify(run) => self.on_notify_pipe(run),
+                    Source::NotifySocket => self.on_notify_socket(),
                 }
             }
             while let Ok(job) = jobs.try_recv() {
@@ -207,6 +209,31 @@ impl Engine {
             if self.finished && self.children.outbox.flush() {
                 return Ok(());
             }
+        }
+    }
+
+    /// What a run said about itself (readiness, a ping), to the supervisor.
+    pub fn notice(&mut self, run: RunId, notice: Notice) {
+        self.act(|sup, now, children| sup.notice(run, notice, now, children));
+    }
+
+    /// A NOTIFY_FD pipe is readable: its newlines (the first makes the run
+    /// ready, one more is a ping; more in one read say no more).
+    fn on_notify_pipe(&mut self, run: RunId) {
+        let newlines = self.children.notify.read_pipe(run);
+        for _ in 0..newlines.min(2) {
+            self.notice(run, Notice::Newline);
+        }
+    }
+
+    /// The sd_notify socket is readable: each known sender's notices.
+    fn on_notify_socket(&mut self) {
+        let mut notices = Vec::new();
+        self.children
+            .notify
+            .read_socket(|run, notice| notices.push((run, notice)));
+        for (run, notice) in notices {
+            self.notice(run, notice);
         }
     }
 

@@ -7,6 +7,7 @@
 //! its EXITED), each matched by run id.
 
 use super::callbacks::{LifecycleEvent, Usage};
+use super::notify::Notifier;
 use super::outbox::{Message, Outbox};
 use super::pipes::{self, RunPipes};
 use super::program;
@@ -14,10 +15,11 @@ use super::reaper::{ReapedChild, Reaper};
 use super::shared::Shared;
 use super::units::Units;
 use crate::core::{
-    Containment, Event, ExitStatus, Host, Name, ProcessSpec, Report, RunId, Signal, Time,
+    Containment, Event, ExitStatus, Host, Name, ProcessSpec, ReadyMode, Report, RunId, Signal, Time,
 };
 use crate::sys::{ResourceLimit, SpawnRequest, Spawned, Spawner};
 use std::ffi::CString;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -29,6 +31,8 @@ pub(crate) struct Children {
     /// end of the channel closes (which lets the callback thread finish).
     pub reaper: Reaper,
     pub outbox: Outbox,
+    /// Readiness input: NOTIFY_FD pipes and the sd_notify socket.
+    pub notify: Notifier,
     spawner: Spawner,
     /// For the callback thread's epoll set, where a new run's pipes go.
     shared: Arc<Shared>,
@@ -46,6 +50,7 @@ impl Children {
         Children {
             reaper,
             outbox,
+            notify: Notifier::new(),
             spawner,
             shared,
             units: Units::new(),
@@ -95,6 +100,8 @@ impl Host for Children {
     fn spawn(&mut self, run: RunId, name: &Name, spec: &ProcessSpec) -> Result<i32, i32> {
         let candidates = program::candidates(spec.program());
         let composed = composed_env(spec);
+        let mut ready = self.notify.prepare(spec, composed, self.reaper.epoll())?;
+        let composed = ready.env.take();
         let rlimits: Vec<ResourceLimit> = spec
             .rlimits()
             .iter()
@@ -109,6 +116,11 @@ impl Host for Children {
             candidates: &candidates,
             argv: spec.argv(),
             env: composed.as_deref().or(spec.env()),
+            pass_fd: ready
+                .pipe
+                .as_ref()
+                .map(|(pipe, n)| (pipe.write.as_fd(), *n)),
+            pid_var: ready.pid_var,
             cwd: spec.cwd(),
             uid: spec.uid(),
             gid: spec.gid(),
@@ -133,7 +145,8 @@ impl Host for Children {
         let watched = self
             .reaper
             .watch(run, pid, pidfd, unit)
-            .and_then(|()| pipes::watch(self.shared.output_epoll(), run, &stdout, &stderr));
+            .and_then(|()| pipes::watch(self.shared.output_epoll(), run, &stdout, &stderr))
+            .and_then(|()| self.notify.spawned(run, pid, ready, self.reaper.epoll()));
         if let Err(errno) = watched {
             // Could not watch it: do not leave it behind.
             if let Some(unit) = self.reaper.discard(run) {
@@ -147,6 +160,10 @@ impl Host for Children {
             name: name.clone(),
             stdout,
             stderr,
+            ready_line: match &spec.readiness().map(|r| &r.mode) {
+                Some(ReadyMode::Line(text)) => Some(text.clone()),
+                _ => None,
+            },
         };
         self.just_spawned = Some(JustSpawned {
             pipes,
@@ -166,6 +183,9 @@ impl Host for Children {
     }
 
     fn report(&mut self, report: Report) {
+        if let Report::Exited { run, .. } = &report {
+            self.notify.forget(*run);
+        }
         let usage = match &report {
             Report::Exited { run, .. } => self.just_reaped.take().filter(|(r, _)| r == run),
             _ => None,

@@ -26,6 +26,7 @@ mod delivery;
 mod event_loop;
 mod host;
 mod monitor;
+mod notify;
 mod outbox;
 mod pipes;
 mod program;

@@ -175,6 +175,16 @@ impl Monitor {
         })
     }
 
+    /// The host's own health check failed: handled as a missed watchdog (the
+    /// child is stopped, its EXITED flagged WATCHDOG, restarted under its
+    /// policy). `State` when it is not running.
+    pub fn report_unhealthy(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.inbox.call(move |engine| {
+            engine.act(|sup, now, children| sup.report_unhealthy(&name, now, children))
+        })
+    }
+
     pub fn restart_all(&self) -> Result<()> {
         self.inbox.call(|engine| {
             engine.act(|sup, now, children| sup.restart_all(now, children));
