@@ -385,6 +385,12 @@ procmon_t *procmon_new(void);
  * the work to another thread and waits for it must not have that thread call
  * procmon_free or a callback setter (they would wait for the waiting callback).
  * It does not wait for a grandchild that still holds a pipe.
+ *
+ * In the child of a fork() it returns at once: it frees the handle and touches
+ * nothing else: no thread (they exist only in the parent), no descriptor (the
+ * child may have reused their numbers), no child process (no signal, no
+ * wait); the internal state the parent's threads hold is left as it is in the
+ * child's copy of the memory. The parent's monitor is unaffected.
  */
 void procmon_free(procmon_t *pm);
 

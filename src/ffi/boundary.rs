@@ -79,9 +79,25 @@ pub(crate) fn quietly(body: impl FnOnce() -> Result<()>) {
 pub(crate) unsafe fn monitor<'a>(pm: *const procmon_t) -> Result<&'a Monitor> {
     // SAFETY: by this function's contract.
     match unsafe { pm.as_ref() } {
-        Some(handle) => Ok(&handle.monitor),
+        Some(handle) => {
+            check_owner(handle)?;
+            Ok(&handle.monitor)
+        }
         None => Err(Error::invalid("the monitor handle is NULL")),
     }
+}
+
+/// `State` in the child of a fork: the monitor's threads, and the children it
+/// supervises, are the parent's.
+pub(crate) fn check_owner(handle: &procmon_t) -> Result<()> {
+    let here = crate::sys::current_pid();
+    if handle.owner == here {
+        return Ok(());
+    }
+    Err(Error::state(format!(
+        "this monitor belongs to process {}; it cannot be used in a forked child (process {here})",
+        handle.owner
+    )))
 }
 
 /// A C string, still borrowed.

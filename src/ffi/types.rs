@@ -18,8 +18,16 @@ use std::ffi::{c_char, c_void};
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
+///
+/// Fork: a monitor belongs to the process that made it. In the child of a
+/// fork() every call on it fails at once with PROCMON_ERR_STATE (procmon_describe:
+/// NULL) and a procmon_last_error() that says so, and procmon_free() only frees the
+/// child's copy of the handle (no thread, descriptor or child process of the
+/// parent's is touched); the parent's monitor goes on unaffected.
 pub struct procmon_t {
     pub(crate) monitor: Monitor,
+    /// The pid of the process that called procmon_new.
+    pub(crate) owner: i32,
 }
 
 /// Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives

@@ -213,6 +213,13 @@ impl Monitor {
             .call(|_engine| -> Result<()> { panic!("injected panic on the event loop") })
     }
 
+    /// Lets go of a monitor in the child of a fork, where its threads do not
+    /// exist: nothing is joined, signalled, closed or freed (the descriptors'
+    /// numbers may have been reused by the child; the threads' state is theirs).
+    pub fn abandon(self) {
+        std::mem::forget(self);
+    }
+
     fn configure(&self, change: impl FnOnce(&mut Settings) + Send + 'static) -> Result<()> {
         self.inbox.call(move |engine| {
             change(engine.sup.settings_mut());

@@ -6,12 +6,14 @@
 pub mod bytes;
 mod epoll;
 mod eventfd;
+mod fork;
 mod pipe;
 mod process;
 mod spawn;
 
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
+pub use fork::current_pid;
 pub use pipe::{read_append, ReadOutcome};
 pub use process::{has_exited, reap, reap_blocking, send_group_signal, send_signal, Reaped, Usage};
 pub use spawn::{ResourceLimit, SpawnRequest, Spawned, Spawner};
