@@ -13,6 +13,7 @@
 mod boundary;
 mod callbacks;
 mod monitor;
+mod pull;
 mod spec;
 mod strings;
 mod types;
@@ -20,6 +21,7 @@ mod types;
 pub use boundary::panic_on_next_call;
 pub use callbacks::*;
 pub use monitor::*;
+pub use pull::*;
 pub use spec::*;
 pub use strings::*;
 pub use types::*;

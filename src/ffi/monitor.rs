@@ -20,7 +20,11 @@ pub extern "C" fn procmon_new() -> *mut procmon_t {
     pointer(|| {
         let owner = crate::sys::current_pid();
         let monitor = Monitor::new()?;
-        Ok(Box::into_raw(Box::new(procmon_t { monitor, owner })))
+        Ok(Box::into_raw(Box::new(procmon_t {
+            monitor,
+            owner,
+            pulled: Default::default(),
+        })))
     })
 }
 
@@ -35,6 +39,13 @@ pub extern "C" fn procmon_new() -> *mut procmon_t {
 /// the work to another thread and waits for it must not have that thread call
 /// procmon_free or a callback setter (they would wait for the waiting callback).
 /// It does not wait for a grandchild that still holds a pipe.
+///
+/// In pull mode (procmon_set_delivery()) nobody can take records during the
+/// call, so it neither waits for the host nor delivers: the records not taken
+/// yet, and whatever the children write until they are reaped, are discarded;
+/// the monitor reads and drops the pipes so that no child blocks on one. A host
+/// that wants the last lines and EXITED events calls procmon_shutdown() first
+/// and takes records until PROCMON_RECORD_END.
 ///
 /// In the child of a fork() it returns at once: it frees the handle and touches
 /// nothing else: no thread (they exist only in the parent), no descriptor (the
