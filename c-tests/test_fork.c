@@ -43,6 +43,11 @@ static void in_the_child(procmon_t *pm, pid_t owner) {
   check_refused(procmon_restart_all(pm), owner);
   check_refused(procmon_stop(pm), owner);
   check_refused(fx_add(pm, "other", "live", "30"), owner);
+  const procmon_record_t *record = NULL;
+  check_refused(procmon_set_delivery(pm, PROCMON_DELIVERY_PULL), owner);
+  check_refused(procmon_poll_fd(pm), owner);
+  check_refused(procmon_next(pm, &record), owner);
+  check_refused(procmon_shutdown(pm), owner);
   ASSERT_TRUE(procmon_describe(pm) == NULL);
   check_refused(PROCMON_ERR_STATE, owner);
   ASSERT_CMP_DBL(task_now() - start, <, 1.0);
