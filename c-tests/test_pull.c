@@ -186,7 +186,6 @@ void test_pull_order_and_level(void) {
   ASSERT_OK(procmon_set_max_restart_delay(pm, 60));
   ASSERT_TRUE(!readable(pm, 0));
   ASSERT_OK(fx_add(pm, "run", "lines", "3"));
-  int32_t pid = fx_pid(pm, "run");
   ASSERT_TRUE(readable(pm, (int)(TASK_DEADLINE * 1000)));
   ASSERT_TRUE(readable(pm, 0)); /* level: still readable, nothing taken */
 
@@ -194,7 +193,8 @@ void test_pull_order_and_level(void) {
   ASSERT_EQ_INT(r->kind, PROCMON_RECORD_EVENT);
   ASSERT_EQ_INT(r->event->kind, PROCMON_EVENT_STARTED);
   ASSERT_EQ_STR(r->name, "run");
-  ASSERT_EQ_INT(r->event->pid, pid);
+  int32_t pid = r->event->pid;
+  ASSERT_CMP_INT(pid, >, 0);
   ASSERT_TRUE(r->line == NULL && r->len == 0);
   for (int i = 1; i <= 3; i++) {
     char want[16];
@@ -403,14 +403,12 @@ void test_pull_backpressure_blocks_the_child(void) {
   ASSERT_OK(fx_add(pm, "f", "flood", "f"));
   pid_t pid = fx_pid(pm, "f");
   WAIT_FOR(blocked_in_write(pid));
+  task_let_pass(0.5); /* it must not write on: nobody takes */
+  ASSERT_TRUE(blocked_in_write(pid));
+  /* What it wrote waits in the queue (its bound) and the pipe: about 2 MiB. */
   long written = proc_figure(pid, "io", "wchar:");
   ASSERT_CMP_INT(written, >, 0);
-  task_let_pass(0.5); /* it must not write on: nobody reads */
-  ASSERT_TRUE(blocked_in_write(pid));
-  long later = proc_figure(pid, "io", "wchar:");
-  ASSERT_EQ_INT(later, written);
-  /* What it wrote waits in the queue and the pipes: a few MiB, not more. */
-  ASSERT_CMP_INT(written, <, 16L << 20);
+  ASSERT_CMP_INT(written, <, 4L << 20);
   long rss = proc_figure(getpid(), "status", "VmRSS:");
   printf("blocked after %ld bytes; RSS %ld -> %ld KiB\n", written, rss_before, rss);
   ASSERT_CMP_INT(rss - rss_before, <, 32L << 10);
