@@ -56,6 +56,7 @@ const char *task_code_name(int code) {
     case PROCMON_ERR_STATE: return "PROCMON_ERR_STATE";
     case PROCMON_ERR_SYSTEM: return "PROCMON_ERR_SYSTEM";
     case PROCMON_ERR_INTERNAL: return "PROCMON_ERR_INTERNAL";
+    case PROCMON_ERR_AGAIN: return "PROCMON_ERR_AGAIN";
     default: return "(not a procmon code)";
   }
 }

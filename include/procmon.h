@@ -148,6 +148,26 @@ typedef enum {
 } procmon_state_t;
 
 /**
+ * The kinds of records of pull delivery. Since 0.2; expect kinds you do not know.
+ */
+typedef enum {
+  /**
+   * A line of output (`name`, `stream`, `line`, `len`), as the log callback
+   * gets it.
+   */
+  PROCMON_RECORD_LINE = 1,
+  /**
+   * A lifecycle event (`name`, `event`), as the event callback gets it.
+   */
+  PROCMON_RECORD_EVENT = 2,
+  /**
+   * The last record after procmon_shutdown(): every child has been reaped and
+   * every line and event came before it; none follows.
+   */
+  PROCMON_RECORD_END = 3,
+} procmon_record_kind_t;
+
+/**
  * Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives
  * the detail of the last failure on the calling thread.
  */
@@ -178,6 +198,11 @@ typedef enum {
    * A bug: a panic was caught at the boundary.
    */
   PROCMON_ERR_INTERNAL = -6,
+  /**
+   * Not a failure: nothing to take now (procmon_next(): no record waits).
+   * Since 0.2.
+   */
+  PROCMON_ERR_AGAIN = -7,
 } procmon_error_t;
 
 /**
@@ -253,6 +278,22 @@ typedef enum {
    */
   PROCMON_READY_LINE = 3,
 } procmon_readiness_t;
+
+/**
+ * How a monitor hands out lines and events (procmon_set_delivery()). Since 0.2.
+ */
+typedef enum {
+  /**
+   * The log and event callbacks, called on the monitor's callback thread (the
+   * default).
+   */
+  PROCMON_DELIVERY_CALLBACKS = 0,
+  /**
+   * Nothing is called back: the host polls procmon_poll_fd() and takes
+   * records with procmon_next(), on its own threads.
+   */
+  PROCMON_DELIVERY_PULL = 1,
+} procmon_delivery_t;
 
 /**
  * What an EXITED event says about the exit, beyond its status (bits; the C
@@ -411,6 +452,40 @@ typedef struct {
   int32_t last_signal;
 } procmon_process_info_t;
 
+/**
+ * One record of pull delivery (procmon_next()). The library allocates it and
+ * owns everything it points to: valid until the next procmon_next() on the same
+ * monitor (from any thread), or procmon_free(). It may gain fields at its end in
+ * a later version (API.md "ABI rules"), so never copy it by value into a struct
+ * of your own; read the fields you know.
+ */
+typedef struct {
+  procmon_record_kind_t kind;
+  /**
+   * LINE and EVENT: the process name; END: NULL.
+   */
+  const char *name;
+  /**
+   * LINE: the stream; otherwise PROCMON_STDOUT.
+   */
+  procmon_stream_t stream;
+  /**
+   * LINE: `len` raw bytes (any bytes, possibly NUL), without the '\n', and
+   * `line[len] == '\0'`; a line longer than PROCMON_LINE_LIMIT comes as several
+   * records of at most that many bytes. Otherwise NULL.
+   */
+  const char *line;
+  /**
+   * LINE: the number of bytes at `line`; otherwise 0.
+   */
+  size_t len;
+  /**
+   * EVENT: the event, laid out and filled as for the event callback;
+   * otherwise NULL.
+   */
+  const procmon_event_t *event;
+} procmon_record_t;
+
 
 
 
@@ -466,6 +541,19 @@ procmon_t *procmon_new(void);
  * the work to another thread and waits for it must not have that thread call
  * procmon_free or a callback setter (they would wait for the waiting callback).
  * It does not wait for a grandchild that still holds a pipe.
+ *
+ * In pull mode (procmon_set_delivery()) nobody can take records during the
+ * call, so it neither waits for the host nor delivers: the records not taken
+ * yet, and whatever the children write until they are reaped, are discarded;
+ * the monitor reads and drops the pipes so that no child blocks on one. A host
+ * that wants the last lines and EXITED events calls procmon_shutdown() first
+ * and takes records until PROCMON_RECORD_END.
+ *
+ * In the child of a fork() it returns at once: it frees the handle and touches
+ * nothing else: no thread (they exist only in the parent), no descriptor (the
+ * child may have reused their numbers), no child process (no signal, no
+ * wait); the internal state the parent's threads hold is left as it is in the
+ * child's copy of the memory. The parent's monitor is unaffected.
  */
 void procmon_free(procmon_t *pm);
 
@@ -613,6 +701,78 @@ int procmon_process_info(procmon_t *pm, const char *name, procmon_process_info_t
  * procmon_last_error() set. May be called from a callback.
  */
 char *procmon_describe(procmon_t *pm);
+
+/**
+ * Chooses how lines and events are handed out. `mode` is a procmon_delivery_t.
+ *
+ * PROCMON_DELIVERY_PULL: for good. The callbacks are removed (as when their
+ * setters are given NULL: a call in progress on another thread is waited
+ * for), the setters fail with PROCMON_ERR_STATE from then on, and every later
+ * line and event waits as a record for procmon_next(). What came before is
+ * not queued: choose the mode before adding processes. Idempotent.
+ * PROCMON_DELIVERY_CALLBACKS: the default; PROCMON_OK while the monitor has not
+ * switched to pull, PROCMON_ERR_STATE after.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, unknown mode);
+ * PROCMON_ERR_STATE (back from pull to callbacks; a forked child);
+ * PROCMON_ERR_SYSTEM (the descriptor could not be made: eventfd).
+ * Blocks only to wait for a callback in progress. Since 0.2.
+ */
+int procmon_set_delivery(procmon_t *pm, int mode);
+
+/**
+ * Pull delivery: the descriptor to poll (poll, epoll, select, or an event
+ * loop's watcher), readable exactly while a record waits for procmon_next():
+ * level-triggered, it stays readable until the last waiting record is taken,
+ * and it is not readable when procmon_next() would return PROCMON_ERR_AGAIN
+ * (with several threads taking records, one may find none after another took
+ * the last). With EPOLLET, take records until PROCMON_ERR_AGAIN before waiting
+ * again. The monitor owns it: never read, write or close it; it stays open
+ * until procmon_free(). The same descriptor on every call.
+ *
+ * Returns the descriptor (>= 0), or a negative code: PROCMON_ERR_INVALID (NULL
+ * monitor); PROCMON_ERR_STATE (not in pull mode; a forked child). Never blocks.
+ * Since 0.2.
+ */
+int procmon_poll_fd(procmon_t *pm);
+
+/**
+ * Pull delivery: takes the next record. Never blocks (wait on
+ * procmon_poll_fd() for records). Records come in exactly the order, and with
+ * exactly the content, the callbacks would have had: for one run, STARTED, its
+ * lines, EXITED, then RESTART_SCHEDULED or the next STARTED; every line of
+ * every child, none lost, long lines in pieces, raw bytes.
+ *
+ * Backpressure: the records waiting are bounded (about 2 MiB of lines); when
+ * the host does not take them, the monitor stops reading the children's
+ * pipes and the children block on them, as with a slow callback.
+ *
+ * On PROCMON_OK, `*record` points to the record, owned by the monitor and
+ * valid until the next procmon_next() on this monitor (from any thread: a host
+ * taking records on several threads serialises them) or procmon_free().
+ * `*record` is written only on success.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
+ * PROCMON_ERR_INVALID (NULL argument); PROCMON_ERR_STATE (not in pull mode; a
+ * forked child); PROCMON_ERR_INTERNAL (the monitor has failed and every record
+ * it made has been taken). Since 0.2.
+ */
+int procmon_next(procmon_t *pm, const procmon_record_t **record);
+
+/**
+ * Begins what procmon_free() does, without waiting and without freeing: the
+ * service stops, every child gets TERM (KILL after the kill time), and once all
+ * are reaped and their output delivered, the internal threads end. In pull
+ * mode the host keeps taking records meanwhile: the children's last lines,
+ * their EXITED events, and last a PROCMON_RECORD_END record. Calls that would
+ * start a process fail with PROCMON_ERR_STATE from then on; procmon_free() is
+ * still needed, and is prompt once END has been taken.
+ *
+ * Returns PROCMON_OK (also when already shut down), PROCMON_ERR_INVALID (NULL
+ * monitor), PROCMON_ERR_STATE (a forked child) or PROCMON_ERR_INTERNAL (the
+ * monitor has failed). Never blocks. May be called from a callback. Since 0.2.
+ */
+int procmon_shutdown(procmon_t *pm);
 
 /**
  * How the process says that it is ready, and how long it may take.

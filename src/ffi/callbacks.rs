@@ -100,7 +100,7 @@ pub extern "C" fn procmon_set_event_callback(
     })
 }
 
-fn to_c(event: &LifecycleEvent) -> procmon_event_t {
+pub(crate) fn to_c(event: &LifecycleEvent) -> procmon_event_t {
     use procmon_event_kind_t::*;
     let report = &event.report;
     let kind = match report {

@@ -13,6 +13,7 @@
 mod boundary;
 mod callbacks;
 mod monitor;
+mod pull;
 mod readiness;
 mod spec;
 mod strings;
@@ -21,6 +22,7 @@ mod types;
 pub use boundary::panic_on_next_call;
 pub use callbacks::*;
 pub use monitor::*;
+pub use pull::*;
 pub use readiness::*;
 pub use spec::*;
 pub use strings::*;

@@ -1,6 +1,8 @@
 //! The monitor's functions: lifetime, settings, processes, queries.
 
-use super::boundary::{c_str, monitor, name, out, pointer, quietly, status, string_list};
+use super::boundary::{
+    c_str, check_owner, monitor, name, out, pointer, quietly, status, string_list,
+};
 use super::types::{procmon_process_info_t, procmon_process_options_t, procmon_state_t, procmon_t};
 use crate::core::{ProcessSpec, ProcessState};
 use crate::error::{Error, Result};
@@ -17,8 +19,13 @@ use std::os::unix::ffi::OsStrExt;
 #[no_mangle]
 pub extern "C" fn procmon_new() -> *mut procmon_t {
     pointer(|| {
+        let owner = crate::sys::current_pid();
         let monitor = Monitor::new()?;
-        Ok(Box::into_raw(Box::new(procmon_t { monitor })))
+        Ok(Box::into_raw(Box::new(procmon_t {
+            monitor,
+            owner,
+            pulled: Default::default(),
+        })))
     })
 }
 
@@ -33,13 +40,30 @@ pub extern "C" fn procmon_new() -> *mut procmon_t {
 /// the work to another thread and waits for it must not have that thread call
 /// procmon_free or a callback setter (they would wait for the waiting callback).
 /// It does not wait for a grandchild that still holds a pipe.
+///
+/// In pull mode (procmon_set_delivery()) nobody can take records during the
+/// call, so it neither waits for the host nor delivers: the records not taken
+/// yet, and whatever the children write until they are reaped, are discarded;
+/// the monitor reads and drops the pipes so that no child blocks on one. A host
+/// that wants the last lines and EXITED events calls procmon_shutdown() first
+/// and takes records until PROCMON_RECORD_END.
+///
+/// In the child of a fork() it returns at once: it frees the handle and touches
+/// nothing else: no thread (they exist only in the parent), no descriptor (the
+/// child may have reused their numbers), no child process (no signal, no
+/// wait); the internal state the parent's threads hold is left as it is in the
+/// child's copy of the memory. The parent's monitor is unaffected.
 #[no_mangle]
 pub extern "C" fn procmon_free(pm: *mut procmon_t) {
     quietly(|| {
         if !pm.is_null() {
             // SAFETY: by the C contract `pm` came from procmon_new and is freed
             // once; no other call on it is in progress or follows.
-            drop(unsafe { Box::from_raw(pm) });
+            let handle = unsafe { Box::from_raw(pm) };
+            if check_owner(&handle).is_err() {
+                let procmon_t { monitor, .. } = *handle;
+                monitor.abandon();
+            }
         }
         Ok(())
     })

@@ -1,8 +1,10 @@
 //! The C types of the API, laid out as `include/procmon.h` declares them.
 #![allow(non_camel_case_types)]
 
+use super::pull::Slot;
 use crate::error::ErrorKind;
 use crate::runtime::Monitor;
+use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_void};
 
 /// A process monitor (the seed's `ProcessMonitor`). Opaque; create it with
@@ -13,13 +15,26 @@ use std::ffi::{c_char, c_void};
 /// `procmon_set_max_restart_delay`, `procmon_add_process`, `procmon_remove_process`,
 /// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
 /// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
-/// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t) and
-/// `procmon_signal_process`, `procmon_report_unhealthy`.
+/// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t),
+/// `procmon_signal_process`, `procmon_report_unhealthy`, `procmon_set_cgroup_root`,
+/// and for pull delivery `procmon_set_delivery`, `procmon_poll_fd`,
+/// `procmon_next` and `procmon_shutdown`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
+///
+/// Fork: a monitor belongs to the process that made it. In the child of a
+/// fork() every call on it fails at once with PROCMON_ERR_STATE (procmon_describe:
+/// NULL) and a procmon_last_error() that says so, and procmon_free() only frees the
+/// child's copy of the handle (no thread, descriptor or child process of the
+/// parent's is touched); the parent's monitor goes on unaffected.
 pub struct procmon_t {
     pub(crate) monitor: Monitor,
+    /// The pid of the process that called procmon_new.
+    pub(crate) owner: i32,
+    /// Pull delivery: the record procmon_next handed out last; written only
+    /// under the pull queue's lock (inside `Monitor::next_record`).
+    pub(crate) pulled: UnsafeCell<Slot>,
 }
 
 /// Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives
@@ -41,6 +56,9 @@ pub enum procmon_error_t {
     PROCMON_ERR_SYSTEM = -5,
     /// A bug: a panic was caught at the boundary.
     PROCMON_ERR_INTERNAL = -6,
+    /// Not a failure: nothing to take now (procmon_next(): no record waits).
+    /// Since 0.2.
+    PROCMON_ERR_AGAIN = -7,
 }
 
 impl From<ErrorKind> for procmon_error_t {
@@ -52,6 +70,7 @@ impl From<ErrorKind> for procmon_error_t {
             ErrorKind::State => procmon_error_t::PROCMON_ERR_STATE,
             ErrorKind::System => procmon_error_t::PROCMON_ERR_SYSTEM,
             ErrorKind::Internal => procmon_error_t::PROCMON_ERR_INTERNAL,
+            ErrorKind::Again => procmon_error_t::PROCMON_ERR_AGAIN,
         }
     }
 }

@@ -46,6 +46,7 @@ pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Mes
             Err(_) => inbox.fail("a callback panicked"),
         }
     }
+    shared.registry.deliver_end();
     // When the monitor was freed from inside a callback, this thread finishes
     // the cleanup: it waits for the event loop to end.
     if let Some(event_loop) = shared.take_detached_loop() {

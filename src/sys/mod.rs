@@ -6,6 +6,7 @@
 pub mod bytes;
 mod epoll;
 mod eventfd;
+mod fork;
 mod fs;
 mod pipe;
 mod process;
@@ -14,6 +15,7 @@ mod spawn;
 
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
+pub use fork::current_pid;
 pub use fs::statfs_type;
 pub use pipe::{read_append, Pipe, ReadOutcome};
 pub use process::{
