@@ -155,10 +155,16 @@ def contained_rows(t, key):
                     "–", "–"], "", "n/a")
     lim = [r for r in t.runs(key, "limit") if r]
     if lim:
-        t.free_row(label, "limit by hand: mkdir + cgroup.procs (vfork) / clone3 CLONE_INTO_CGROUP",
-                   ["–", "–", "%s / %s" % (fmt_time(statistics.median(r["procs_start_s"] for r in lim)),
-                                          fmt_time(statistics.median(r["clone3_start_s"] for r in lim)))],
+        med = lambda f: statistics.median(r[f] for r in lim if f in r) if any(f in r for r in lim) else None
+        t.free_row(label, "limit start by hand: mkdir + cgroup.procs (vfork) / clone3 CLONE_INTO_CGROUP "
+                   "/ the same clone3 without a cgroup",
+                   ["–", "–", " / ".join(fmt_time(med(f)) for f in
+                                         ("procs_start_s", "clone3_start_s", "fork_start_s"))],
                    "", "n/a")
+        if med("clone3_over_fork_start") is not None:
+            ratio_row(t, label, key, "clone3_over_fork_start",
+                      "limit: clone3 CLONE_INTO_CGROUP ÷ the same clone3 without (the cost of the "
+                      "cgroup at birth)", "", None)
     left = [r.get("left_after_free") for r in t.runs(key, "procmon") if r]
     t.free_row(label, "directories left under the cgroup root after procmon_free",
                [" / ".join(str(x) for x in left) or "–", "–", "–"], "0", "**yes**" if left and not any(left) else "?")

@@ -373,7 +373,11 @@ static int stop_run(char *gen, int samples, double kill_time) {
  *   clone3  mkdir a cgroup per child, open the directory, clone3 with
  *           CLONE_INTO_CGROUP | CLONE_VFORK (no CLONE_VM: glibc 2.36 has no
  *           posix_spawnattr_setcgroup_np, and a CLONE_VM child of a raw
- *           syscall would share our stack), the child is born in the cgroup.
+ *           syscall would share our stack), the child is born in the cgroup;
+ *   fork    the same clone3 without CLONE_INTO_CGROUP and without a cgroup:
+ *           clone3's own baseline, so that clone3 ÷ fork is the cost of
+ *           CLONE_INTO_CGROUP alone (clone3 ÷ none mixes in the page-table copy
+ *           that CLONE_VM avoids).
  * Start = N spawns; stop = TERM to each child until every one is reaped and
  * (procs, clone3) its cgroup removed (rmdir after the reap). The cgroups are
  * made under <own cgroup>/limit-bench.<pid>, removed at the end; a directory
@@ -382,8 +386,8 @@ static int stop_run(char *gen, int samples, double kill_time) {
 #include "../common/cgroup.h"
 #include <linux/sched.h>
 
-enum { C_NONE, C_PROCS, C_CLONE3, C_MODES };
-static const char *const c_names[] = {"none", "procs", "clone3"};
+enum { C_NONE, C_PROCS, C_CLONE3, C_FORK, C_MODES };
+static const char *const c_names[] = {"none", "procs", "clone3", "fork"};
 static char c_root[PATH_MAX];
 static int c_mode;
 static int c_rmdir_failed;
@@ -393,7 +397,7 @@ static void cg_path(char *buf, size_t len, int slot) {
 }
 
 static void cg_remove(int slot) {
-    if (c_mode == C_NONE) return;
+    if (c_mode == C_NONE || c_mode == C_FORK) return;
     char dir[PATH_MAX + 16];
     cg_path(dir, sizeof dir, slot);
     if (rmdir(dir) != 0) c_rmdir_failed++;
@@ -403,12 +407,14 @@ static void cg_remove(int slot) {
 static void spawn_contained(int slot, char *const argv[]) {
     char dir[PATH_MAX + 16], procs[PATH_MAX + 32];
     cg_path(dir, sizeof dir, slot);
-    if (mkdir(dir, 0755) != 0) {
+    if (c_mode != C_FORK && mkdir(dir, 0755) != 0) {
         perror("mkdir cgroup");
         exit(1);
     }
     int cfd;
-    if (c_mode == C_PROCS) {
+    if (c_mode == C_FORK) {
+        cfd = dup(devnull); /* nothing to open: keeps the close below uniform */
+    } else if (c_mode == C_PROCS) {
         snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
         cfd = open(procs, O_WRONLY | O_CLOEXEC);
     } else {
@@ -437,9 +443,9 @@ static void spawn_contained(int slot, char *const argv[]) {
     } else {
         struct clone_args ca;
         memset(&ca, 0, sizeof ca);
-        ca.flags = CLONE_INTO_CGROUP | CLONE_VFORK;
+        ca.flags = (c_mode == C_CLONE3 ? CLONE_INTO_CGROUP : 0) | CLONE_VFORK;
         ca.exit_signal = SIGCHLD;
-        ca.cgroup = (uint64_t)cfd;
+        if (c_mode == C_CLONE3) ca.cgroup = (uint64_t)cfd;
         pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
         if (pid == 0) {
             dup2(devnull, 0);
@@ -540,14 +546,15 @@ static int contained_run(char *gen, int n, int rounds) {
            "\"left_after_free\":%d,\"rmdir_failed\":%d,"
            "\"start_s\":%.6f,\"stop_s\":%.6f,"
            "\"none_start_s\":%.6f,\"cgroup_start_s\":%.6f,\"cgroup_method\":\"%s\","
-           "\"procs_start_s\":%.6f,\"clone3_start_s\":%.6f,"
+           "\"procs_start_s\":%.6f,\"clone3_start_s\":%.6f,\"fork_start_s\":%.6f,"
+           "\"clone3_over_fork_start\":%.4f,"
            "\"none_stop_s\":%.6f,\"cgroup_stop_s\":%.6f,"
            "\"procs_stop_s\":%.6f,\"clone3_stop_s\":%.6f,"
            "\"cgroup_over_none_start\":%.4f,\"cgroup_over_none_stop\":%.4f}\n",
            ok ? "true" : "false",
            ok ? "" : "\"error\":\"cgroups left behind or not removable\",", n, rounds, c_root,
            left, c_rmdir_failed, s[best], t[best], s[C_NONE], s[best], c_names[best], s[C_PROCS],
-           s[C_CLONE3], t[C_NONE], t[best], t[C_PROCS], t[C_CLONE3], s[best] / s[C_NONE],
+           s[C_CLONE3], s[C_FORK], s[C_CLONE3] / s[C_FORK], t[C_NONE], t[best], t[C_PROCS], t[C_CLONE3], s[best] / s[C_NONE],
            t[best] / t[C_NONE]);
     return ok ? 0 : 1;
 }
