@@ -112,6 +112,77 @@ def scale_keys(med):
     return sorted(ks, key=lambda k: int(k.split("_")[1]))
 
 
+def contained_keys(raw):
+    return sorted((k for k in raw if k.startswith("contained_")), key=lambda k: int(k.split("_")[1]))
+
+
+def skipped_why(t, key):
+    """The driver's "skipped: ..." when every run of key skipped, else None."""
+    runs = [r for rs in (t.raw.get(key) or {}).values() for r in rs]
+    if runs and all(r.get("skipped") for r in runs):
+        return runs[0].get("error", "skipped")
+    return None
+
+
+CONTAINED_TARGET = 1.3  # issue 11: start of N children under CGROUP ≤ 1.3 × under NONE
+
+
+def contained_rows(t, key):
+    """Start and stop of N children, each in a cgroup of its own (CGROUP), against
+    NONE, both in the same driver process (interleaved rounds); the limit does
+    the same by hand (mkdir + cgroup.procs from a vfork child, or clone3
+    CLONE_INTO_CGROUP: the faster) against posix_spawn."""
+    n = key.split("_")[1]
+    label = "contained, N = %s (cgroup v2 per child)" % n
+    why = skipped_why(t, key)
+    if why:
+        t.free_row(label, "start all under CGROUP", [why, "–", why], "≤ %.1f × NONE" % CONTAINED_TARGET,
+                   "skipped")
+        return
+    t.row(label, "start all under CGROUP", key, "cgroup_start_s", fmt_time)
+    t.row(label, "start all under NONE (same process)", key, "none_start_s", fmt_time)
+    ratio_row(t, label, key, "cgroup_over_none_start", "start: CGROUP ÷ NONE, median of the "
+              "per-process ratios [min–max]", "≤ %.1f (issue 11)" % CONTAINED_TARGET,
+              lambda r: r <= CONTAINED_TARGET)
+    t.row(label, "stop all under CGROUP (TERM → every EXITED)", key, "cgroup_stop_s", fmt_time)
+    t.row(label, "stop all under NONE (same process)", key, "none_stop_s", fmt_time)
+    ratio_row(t, label, key, "cgroup_over_none_stop", "stop: CGROUP ÷ NONE, median of the "
+              "per-process ratios [min–max]", "", None)
+    free_pm = t.get(key, "procmon", "cgroup_free_s")
+    if free_pm is not None:
+        t.free_row(label, "procmon_free after the stop, CGROUP / NONE",
+                   ["%s / %s" % (fmt_time(free_pm), fmt_time(t.get(key, "procmon", "none_free_s"))),
+                    "–", "–"], "", "n/a")
+    lim = [r for r in t.runs(key, "limit") if r]
+    if lim:
+        med = lambda f: statistics.median(r[f] for r in lim if f in r) if any(f in r for r in lim) else None
+        t.free_row(label, "limit start by hand: mkdir + cgroup.procs (vfork) / clone3 CLONE_INTO_CGROUP "
+                   "/ the same clone3 without a cgroup",
+                   ["–", "–", " / ".join(fmt_time(med(f)) for f in
+                                         ("procs_start_s", "clone3_start_s", "fork_start_s"))],
+                   "", "n/a")
+        if med("clone3_over_fork_start") is not None:
+            ratio_row(t, label, key, "clone3_over_fork_start",
+                      "limit: clone3 CLONE_INTO_CGROUP ÷ the same clone3 without (the cost of the "
+                      "cgroup at birth)", "", None)
+    left = [r.get("left_after_free") for r in t.runs(key, "procmon") if r]
+    t.free_row(label, "directories left under the cgroup root after procmon_free",
+               [" / ".join(str(x) for x in left) or "–", "–", "–"], "0", "**yes**" if left and not any(left) else "?")
+
+
+def ratio_row(t, label, key, field, metric, target, check):
+    """A row of within-process ratios: each column the median over the
+    repetitions and [min–max]; met from procmon's median."""
+    cells = []
+    for impl in IMPLS:
+        vals = [r[field] for r in t.runs(key, impl) if r and isinstance(r.get(field), (int, float))]
+        cells.append("%.2f [%.2f–%.2f]" % (statistics.median(vals), min(vals), max(vals))
+                     if vals else "–")
+    pm = t.get(key, "procmon", field)
+    met = "n/a" if not check else ("?" if pm is None else ("**yes**" if check(pm) else "**NO**"))
+    t.free_row(label, metric, cells, target, met)
+
+
 def build_table(info):
     t = Table(info)
     med = t.med
@@ -205,17 +276,8 @@ def build_table(info):
         kt = t.get("stop", "procmon", "kill_time") or t.get("stop", "limit", "kill_time") or 0
         t.row("stop latency (ignores TERM, kill time %.1f s)" % kt, "TERM → reaped, median", "stop",
               "median_s", fmt_time, "≤ kill time + 5 ms", lambda p, w, l: p <= kt + 0.005)
-    for key in sorted(k for k in t.raw if k.startswith("contained_")):
-        # TODO(containment): a real row (start of N contained children, ≤ ? × the
-        # uncontained start) once pm_bench's contained_run measures it.
-        n = key.split("_")[1]
-        if med.get(key, {}).get("procmon"):
-            t.row("start of a contained (cgroup) child, N = %s" % n, "start all", key, "start_s",
-                  fmt_time)
-        else:
-            t.free_row("start of a contained (cgroup) child, N = %s" % n, "start all",
-                       ["pending", "–", "pending"],
-                       "TODO(containment): needs procmon_spec_set_containment", "pending")
+    for key in contained_keys(t.raw):
+        contained_rows(t, key)
     if "flood" in med:
         t.row("flood, slow callback", "monitor peak RSS (VmHWM)", "flood", "peak_rss_kib",
               lambda v: "–" if v is None else "%.1f MiB" % (v / 1024), "< 64 MiB",
@@ -254,7 +316,20 @@ def issue14_targets(t):
         lambda r: r <= 1.20)
     add("start of 100 children ≤ 1.3 × limit", ratio("scale_100", "start_s"), lambda r: r <= 1.3)
     add("SIGKILL → new pid ≤ 1.3 × limit", ratio("restart", "median_s"), lambda r: r <= 1.3)
-    t.target("start of a contained (cgroup) child (TODO(containment))", "pending", "pending")
+    ck = contained_keys(t.raw)
+    if ck:
+        key = "contained_1000" if "contained_1000" in ck else ck[-1]
+        n = key.split("_")[1]
+        what = "start of %s children under CGROUP ≤ %.1f × under NONE (issue 11)" % (n, CONTAINED_TARGET)
+        why = skipped_why(t, key)
+        if why:
+            t.target(what, why, "skipped")
+        else:
+            add(what, t.get(key, "procmon", "cgroup_over_none_start"),
+                lambda r: r <= CONTAINED_TARGET, "%.2f × NONE")
+            r = ratio(key, "cgroup_start_s")
+            t.target("same start under CGROUP against the limit doing it by hand (no target)",
+                     "–" if r is None else "%.2f × limit" % r, "n/a")
 
 
 def targets_markdown(t):
@@ -296,7 +371,7 @@ def markdown(info):
     for key, d in info.get("raw", {}).items():
         for impl, runs in d.items():
             for r in runs:
-                if not r.get("ok") and not r.get("pending"):
+                if not r.get("ok") and not r.get("skipped"):
                     errs.append("%s/%s: %s" % (key, impl, r.get("error", "failed")))
     if errs:
         out.append("")

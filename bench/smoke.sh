@@ -4,7 +4,8 @@
 # (about 5 s). Fails (exit 1) if a check fails: a line missing, out of order or
 # corrupted — in the 64 KiB, the 65,580-byte (overfill_1) and the stdio (stdio_1)
 # writers alike — a driver crash or timeout. Writes bench/results/smoke.md and
-# smoke.json. The contained row reports "pending" (TODO(containment)).
+# smoke.json. The contained row (20 children under CGROUP and NONE) says
+# "skipped" where no cgroup v2 can be made (no cgroup v2, not root).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

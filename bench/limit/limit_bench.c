@@ -6,7 +6,8 @@
  * No restart policy, no threads, no channel, no callbacks, no timers.
  *
  * Same command line and JSON as pm_bench (see bench/procmon/pm_bench.c),
- * including throughput's FORM and crash's ENV.
+ * including throughput's FORM and crash's ENV; contained adds the limit's own
+ * ways of putting a child into a cgroup (see contained_run).
  */
 #include "../common/lines.h"
 #include "../common/util.h"
@@ -362,15 +363,200 @@ static int stop_run(char *gen, int samples, double kill_time) {
     return 0;
 }
 
-/* TODO(containment): the limit of the "contained" row (see pm_bench.c
- * contained_run): a cgroup v2 directory per child under a delegated parent,
- * clone3(CLONE_INTO_CGROUP), rmdir after the reap. Pending with the library's
- * procmon_spec_set_containment(). */
-static int contained_run(int n) {
-    (void)n;
-    printf("{\"impl\":\"limit\",\"ok\":false,\"pending\":true,"
-           "\"error\":\"pending: needs procmon_spec_set_containment\"}\n");
-    return 3;
+/* contained: the limit of the contained row (pm_bench.c contained_run), the
+ * same N `gen sleep` children started three ways in the same process, ROUNDS
+ * times each, the order rotating every round:
+ *   none    posix_spawn, as scale does (the uncontained baseline);
+ *   procs   what the library does by hand: mkdir a cgroup per child, open its
+ *           cgroup.procs, vfork(), the child writes "0" into it (moving
+ *           itself) before its dup2s and execve; the parent closes the file;
+ *   clone3  mkdir a cgroup per child, open the directory, clone3 with
+ *           CLONE_INTO_CGROUP | CLONE_VFORK (no CLONE_VM: glibc 2.36 has no
+ *           posix_spawnattr_setcgroup_np, and a CLONE_VM child of a raw
+ *           syscall would share our stack), the child is born in the cgroup;
+ *   fork    the same clone3 without CLONE_INTO_CGROUP and without a cgroup:
+ *           clone3's own baseline, so that clone3 ÷ fork is the cost of
+ *           CLONE_INTO_CGROUP alone (clone3 ÷ none mixes in the page-table copy
+ *           that CLONE_VM avoids).
+ * Start = N spawns; stop = TERM to each child until every one is reaped and
+ * (procs, clone3) its cgroup removed (rmdir after the reap). The cgroups are
+ * made under <own cgroup>/limit-bench.<pid>, removed at the end; a directory
+ * left there fails the run. "cgroup_start_s" is the faster of procs and clone3
+ * (the limit is the cheapest way to do it). No cgroup v2 or not root: skipped. */
+#include "../common/cgroup.h"
+#include <linux/sched.h>
+
+enum { C_NONE, C_PROCS, C_CLONE3, C_FORK, C_MODES };
+static const char *const c_names[] = {"none", "procs", "clone3", "fork"};
+static char c_root[PATH_MAX];
+static int c_mode;
+static int c_rmdir_failed;
+
+static void cg_path(char *buf, size_t len, int slot) {
+    snprintf(buf, len, "%s/c%d", c_root, slot);
+}
+
+static void cg_remove(int slot) {
+    if (c_mode == C_NONE || c_mode == C_FORK) return;
+    char dir[PATH_MAX + 16];
+    cg_path(dir, sizeof dir, slot);
+    if (rmdir(dir) != 0) c_rmdir_failed++;
+}
+
+/* spawn() for a contained mode: stdin /dev/null, the two pipes, a pidfd. */
+static void spawn_contained(int slot, char *const argv[]) {
+    char dir[PATH_MAX + 16], procs[PATH_MAX + 32];
+    cg_path(dir, sizeof dir, slot);
+    if (c_mode != C_FORK && mkdir(dir, 0755) != 0) {
+        perror("mkdir cgroup");
+        exit(1);
+    }
+    int cfd;
+    if (c_mode == C_FORK) {
+        cfd = dup(devnull); /* nothing to open: keeps the close below uniform */
+    } else if (c_mode == C_PROCS) {
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+        cfd = open(procs, O_WRONLY | O_CLOEXEC);
+    } else {
+        cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (cfd < 0) {
+        perror("open cgroup");
+        exit(1);
+    }
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+        perror("pipe2");
+        exit(1);
+    }
+    pid_t pid;
+    if (c_mode == C_PROCS) {
+        pid = vfork();
+        if (pid == 0) {
+            if (write(cfd, "0", 1) != 1) _exit(126);
+            dup2(devnull, 0);
+            dup2(out[1], 1);
+            dup2(err[1], 2);
+            execve(argv[0], argv, environ);
+            _exit(127);
+        }
+    } else {
+        struct clone_args ca;
+        memset(&ca, 0, sizeof ca);
+        ca.flags = (c_mode == C_CLONE3 ? CLONE_INTO_CGROUP : 0) | CLONE_VFORK;
+        ca.exit_signal = SIGCHLD;
+        if (c_mode == C_CLONE3) ca.cgroup = (uint64_t)cfd;
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid == 0) {
+            dup2(devnull, 0);
+            dup2(out[1], 1);
+            dup2(err[1], 2);
+            execve(argv[0], argv, environ);
+            _exit(127);
+        }
+    }
+    if (pid < 0) {
+        perror(c_mode == C_PROCS ? "vfork" : "clone3");
+        exit(1);
+    }
+    close(cfd);
+    close(out[1]);
+    close(err[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0) {
+        perror("pidfd_open");
+        exit(1);
+    }
+    slots[slot].pid = pid;
+    slots[slot].pidrec = new_rec(T_PID, pfd, slot);
+    add_fd(slots[slot].pidrec);
+    add_fd(new_rec(T_OUT, out[0], slot));
+    add_fd(new_rec(T_ERR, err[0], slot));
+    open_pipes += 2;
+}
+
+/* One pass of n children in mode: start and stop seconds. */
+static void contained_pass(char *gen, int n, int mode, double *start, double *stop) {
+    if (ep > 0) close(ep);
+    if (devnull > 0) close(devnull);
+    free(slots);
+    setup(n);
+    reaped = 0;
+    open_pipes = 0;
+    c_mode = mode;
+    on_exit_cb = cg_remove;
+    char *argv[] = {gen, "sleep", NULL};
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        if (mode == C_NONE)
+            spawn(i, argv);
+        else
+            spawn_contained(i, argv);
+    }
+    *start = now_s() - t0;
+    double t1 = now_s();
+    for (int i = 0; i < n; i++) kill(slots[i].pid, SIGTERM);
+    while (reaped < n) pump(1000);
+    *stop = now_s() - t1;
+    /* the pipes close at the children's exit: drain them before the next pass */
+    while (open_pipes > 0 && pump(100) > 0) {
+    }
+    on_exit_cb = NULL;
+}
+
+static double median_d(double *v, int n) {
+    double *c = malloc((size_t)n * sizeof *c);
+    memcpy(c, v, (size_t)n * sizeof *c);
+    qsort(c, (size_t)n, sizeof *c, cmp_double);
+    double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    free(c);
+    return m;
+}
+
+static int contained_run(char *gen, int n, int rounds) {
+    char why[PATH_MAX + 128];
+    if (bench_cgroup_root("limit-bench", c_root, sizeof c_root, why, sizeof why) != 0) {
+        printf("{\"impl\":\"limit\",\"ok\":false,\"skipped\":true,\"error\":\"skipped: %s\"}\n",
+               why);
+        return 3;
+    }
+    if (rounds < 1) rounds = 1;
+    double *st[C_MODES], *sp[C_MODES];
+    for (int m = 0; m < C_MODES; m++) {
+        st[m] = calloc((size_t)rounds, sizeof(double));
+        sp[m] = calloc((size_t)rounds, sizeof(double));
+    }
+    for (int r = 0; r < rounds; r++)
+        for (int k = 0; k < C_MODES; k++) {
+            int m = (k + r) % C_MODES;
+            contained_pass(gen, n, m, &st[m][r], &sp[m][r]);
+        }
+    int left = count_subdirs(c_root);
+    remove_cgroup_tree(c_root);
+    double s[C_MODES], t[C_MODES];
+    for (int m = 0; m < C_MODES; m++) {
+        s[m] = median_d(st[m], rounds);
+        t[m] = median_d(sp[m], rounds);
+    }
+    int best = s[C_PROCS] <= s[C_CLONE3] ? C_PROCS : C_CLONE3;
+    int ok = left == 0 && c_rmdir_failed == 0;
+    printf("{\"impl\":\"limit\",\"ok\":%s,%s\"n\":%d,\"rounds\":%d,\"root\":\"%s\","
+           "\"left_after_free\":%d,\"rmdir_failed\":%d,"
+           "\"start_s\":%.6f,\"stop_s\":%.6f,"
+           "\"none_start_s\":%.6f,\"cgroup_start_s\":%.6f,\"cgroup_method\":\"%s\","
+           "\"procs_start_s\":%.6f,\"clone3_start_s\":%.6f,\"fork_start_s\":%.6f,"
+           "\"clone3_over_fork_start\":%.4f,"
+           "\"none_stop_s\":%.6f,\"cgroup_stop_s\":%.6f,"
+           "\"procs_stop_s\":%.6f,\"clone3_stop_s\":%.6f,"
+           "\"cgroup_over_none_start\":%.4f,\"cgroup_over_none_stop\":%.4f}\n",
+           ok ? "true" : "false",
+           ok ? "" : "\"error\":\"cgroups left behind or not removable\",", n, rounds, c_root,
+           left, c_rmdir_failed, s[best], t[best], s[C_NONE], s[best], c_names[best], s[C_PROCS],
+           s[C_CLONE3], s[C_FORK], s[C_CLONE3] / s[C_FORK], t[C_NONE], t[best], t[C_PROCS], t[C_CLONE3], s[best] / s[C_NONE],
+           t[best] / t[C_NONE]);
+    return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
@@ -386,7 +572,8 @@ int main(int argc, char **argv) {
     if (!strcmp(w, "flood") && argc >= 4) return lines_run(gen, 1, atol(argv[3]), 1, NULL);
     if (!strcmp(w, "crash") && argc >= 5)
         return crash_run(atoi(argv[3]), atof(argv[4]), argc >= 6 ? argv[5] : NULL);
-    if (!strcmp(w, "contained") && argc >= 4) return contained_run(atoi(argv[3]));
+    if (!strcmp(w, "contained") && argc >= 4)
+        return contained_run(gen, atoi(argv[3]), argc >= 5 ? atoi(argv[4]) : 2);
     if (!strcmp(w, "restart") && argc >= 4) return restart_run(gen, atoi(argv[3]));
     if (!strcmp(w, "scale") && argc >= 5) return scale_run(gen, atoi(argv[3]), atof(argv[4]));
     if (!strcmp(w, "stop") && argc >= 5) return stop_run(gen, atoi(argv[3]), atof(argv[4]));

@@ -14,7 +14,9 @@
  *   pm_bench GEN restart SAMPLES          (SIGKILL from outside -> STARTED of the new pid)
  *   pm_bench GEN scale N IDLE_SECONDS
  *   pm_bench GEN stop SAMPLES KILL_TIME   (a child that ignores TERM)
- *   pm_bench GEN contained N              TODO(containment): see contained_run
+ *   pm_bench GEN contained N [ROUNDS]     N children under CGROUP against NONE,
+ *                                         interleaved ROUNDS times (default 2);
+ *                                         see contained_run
  *
  * The library is the one the dynamic loader finds: the driver is linked with a
  * RUNPATH (not an RPATH) to target/release, so LD_LIBRARY_PATH=DIR selects
@@ -57,8 +59,11 @@ static struct {
      * so that waiting for N events does not cost N wake-ups of the driver */
     long want_started, want_exited;
     int32_t last_pid;
-    double t_started;
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    double t_started, t_exited;
+    /* contained: the mode every STARTED must report, and how many did not */
+    int want_containment;
+    long bad_containment;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .want_containment = -1};
 
 static int name_index(const char *name) {
     /* names are "<letter><index>"; no atoi: this runs for every line */
@@ -108,17 +113,22 @@ static void on_event(void *ud, const procmon_event_t *ev) {
         pthread_mutex_lock(&S.mu);
         S.last_pid = ev->pid;
         S.t_started = t;
+        if (S.want_containment >= 0 && ev->containment != S.want_containment)
+            S.bad_containment++;
         if (atomic_fetch_add(&S.started, 1) + 1 >= S.want_started)
             pthread_cond_broadcast(&S.cv);
         pthread_mutex_unlock(&S.mu);
         break;
     }
-    case PROCMON_EVENT_EXITED:
+    case PROCMON_EVENT_EXITED: {
+        double t = now_s();
         pthread_mutex_lock(&S.mu);
+        S.t_exited = t;
         if (atomic_fetch_add(&S.exited, 1) + 1 >= S.want_exited)
             pthread_cond_broadcast(&S.cv);
         pthread_mutex_unlock(&S.mu);
         break;
+    }
     case PROCMON_EVENT_SPAWN_FAILED:
         atomic_fetch_add(&S.spawn_failed, 1);
         break;
@@ -374,23 +384,148 @@ static int stop_run(const char *gen, int samples, double kill_time) {
     return 0;
 }
 
-/* TODO(containment): the start cost of a contained (cgroup) child, the row
- * "contained" of run.py and report.py. To fill once the library has
- * procmon_spec_set_containment() (not in include/procmon.h yet; do not write
- * this against a guessed signature): N times procmon_add() of a spec of
- * `gen sleep` with containment on, timed like scale_run's "start all" (until
- * the N-th STARTED), then the same N without containment in the same process,
- * and print both start_s figures plus "contained_over_plain". The limit's
- * counterpart (limit_bench.c contained_run) is: mkdir a cgroup per child under a
- * delegated cgroup v2 directory and clone3(CLONE_INTO_CGROUP). Until then it
- * reports itself as not measured, which run.py and report.py show as pending. */
-static int contained_run(const char *gen, int n) {
-    (void)gen;
-    (void)n;
+/* contained: the start and stop cost of N children each in a cgroup v2 of its
+ * own (PROCMON_CONTAIN_CGROUP) against the same N without containment
+ * (PROCMON_CONTAIN_NONE), in the same process, ROUNDS times each, interleaved
+ * (round r runs NONE then CGROUP when r is even, CGROUP then NONE when odd).
+ * Each pass: a fresh monitor, N procmon_add() of one spec of `gen sleep` with
+ * the mode set, "start" = from before the first add to the N-th STARTED (its
+ * timestamp in the callback), "stop" = from procmon_stop() to the N-th EXITED,
+ * "free" = procmon_free(). Both modes go through procmon_add() with a spec, so
+ * the containment is the only difference.
+ *
+ * The cgroups are made under a root of the driver's own (procmon_set_cgroup_root:
+ * <own cgroup>/pm-bench.<pid>, so that other users of the default root do not
+ * disturb the check). Checks (a failed one fails the run): every STARTED of a
+ * CGROUP pass says containment == PROCMON_CONTAIN_CGROUP (and NONE for NONE),
+ * the monitor's directory holds N run cgroups after the start, and nothing is
+ * left under the root after procmon_free(). Where the driver cannot make a
+ * cgroup itself (no cgroup v2, not root) it prints "skipped" and exits 3, which
+ * run.py reports as skipped, not failed. */
+#include "../common/cgroup.h"
+
+typedef struct {
+    double start, adds, stop, free_s;
+} pass_t;
+
+static int contained_pass(const char *gen, int n, int mode, const char *root, pass_t *out,
+                          char *err, size_t errlen) {
+    pthread_mutex_lock(&S.mu);
+    S.started = 0;
+    S.exited = 0;
+    S.spawn_failed = 0;
+    S.want_started = n;
+    S.want_exited = n;
+    S.want_containment = mode;
+    S.bad_containment = 0;
+    pthread_mutex_unlock(&S.mu);
+    procmon_t *pm = new_monitor();
+    if (mode == PROCMON_CONTAIN_CGROUP) CHECK(procmon_set_cgroup_root(pm, root));
+    const char *argv[] = {gen, "sleep", NULL};
+    procmon_spec_t *spec = procmon_spec_new(argv);
+    if (!spec) fail("procmon_spec_new");
+    CHECK(procmon_spec_set_containment(spec, mode));
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "k%d", i);
+        CHECK(procmon_add(pm, name, spec));
+    }
+    out->adds = now_s() - t0;
+    WAIT_UNTIL(S.started >= n, 120);
+    out->start = S.t_started - t0;
+    procmon_spec_free(spec);
+    int cgroups = -1;
+    if (mode == PROCMON_CONTAIN_CGROUP) cgroups = count_subdirs(root) - 1; /* minus m<pid>... */
+    double t1 = now_s();
+    CHECK(procmon_stop(pm));
+    WAIT_UNTIL(S.exited >= n, 120);
+    out->stop = S.t_exited - t1;
+    double t2 = now_s();
+    procmon_free(pm);
+    out->free_s = now_s() - t2;
+    int left = mode == PROCMON_CONTAIN_CGROUP ? count_subdirs(root) : 0;
+    if (S.spawn_failed || S.started != n) {
+        snprintf(err, errlen, "%s pass: %ld started, %ld spawn failures",
+                 mode ? "CGROUP" : "NONE", (long)S.started, (long)S.spawn_failed);
+        return -1;
+    }
+    if (S.bad_containment) {
+        snprintf(err, errlen, "%s pass: %ld STARTED events with containment != %d",
+                 mode ? "CGROUP" : "NONE", S.bad_containment, mode);
+        return -1;
+    }
+    if (mode == PROCMON_CONTAIN_CGROUP && cgroups != n) {
+        snprintf(err, errlen, "CGROUP pass: %d run cgroups under %s after the start, not %d",
+                 cgroups, root, n);
+        return -1;
+    }
+    if (left != 0) {
+        snprintf(err, errlen, "CGROUP pass: %d directories left under %s after procmon_free",
+                 left, root);
+        return -1;
+    }
+    return 0;
+}
+
+/* The median of v[0..n) (v untouched; the mean of the middle two when n is even). */
+static double median_d(double *v, int n) {
+    double *c = malloc((size_t)n * sizeof *c);
+    memcpy(c, v, (size_t)n * sizeof *c);
+    qsort(c, (size_t)n, sizeof *c, cmp_double);
+    double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    free(c);
+    return m;
+}
+
+static int contained_run(const char *gen, int n, int rounds) {
+    char root[PATH_MAX], why[PATH_MAX + 128];
+    if (bench_cgroup_root("pm-bench", root, sizeof root, why, sizeof why) != 0) {
+        print_head();
+        printf("\"ok\":false,\"skipped\":true,\"error\":\"skipped: %s\"}\n", why);
+        return 3;
+    }
+    if (rounds < 1) rounds = 1;
+    pass_t *none = calloc((size_t)rounds, sizeof *none), *cg = calloc((size_t)rounds, sizeof *cg);
+    double *v = calloc((size_t)rounds * 8, sizeof *v);
+    char err[PATH_MAX + 256] = "";
+    int rc = 0;
+    for (int r = 0; r < rounds && rc == 0; r++) {
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            int mode = (k == 0) == (r % 2 == 0) ? PROCMON_CONTAIN_NONE : PROCMON_CONTAIN_CGROUP;
+            rc = contained_pass(gen, n, mode, root, mode ? &cg[r] : &none[r], err, sizeof err);
+        }
+    }
+    int left = count_subdirs(root); /* 0: every pass checked it already */
+    remove_cgroup_tree(root);       /* the root itself (and leftovers of a failed pass) */
     print_head();
-    printf("\"ok\":false,\"pending\":true,\"error\":\"pending: needs "
-           "procmon_spec_set_containment\"}\n");
-    return 3;
+    if (rc != 0) {
+        printf("\"ok\":false,\"error\":\"%s\"}\n", err);
+        return 1;
+    }
+#define MED(arr, field) ({ for (int i_ = 0; i_ < rounds; i_++) v[i_] = arr[i_].field; median_d(v, rounds); })
+    double ns = MED(none, start), cs = MED(cg, start), nt = MED(none, stop), ct = MED(cg, stop);
+    double na = MED(none, adds), ca = MED(cg, adds), nf = MED(none, free_s), cf = MED(cg, free_s);
+    /* the ratio within each round (the two passes ran back to back) */
+    double *rs = v + rounds, *rt = v + 2 * rounds;
+    for (int i = 0; i < rounds; i++) {
+        rs[i] = cg[i].start / none[i].start;
+        rt[i] = cg[i].stop / none[i].stop;
+    }
+    double rs_med = median_d(rs, rounds), rt_med = median_d(rt, rounds);
+    qsort(rs, (size_t)rounds, sizeof *rs, cmp_double);
+    printf("\"ok\":true,\"n\":%d,\"rounds\":%d,\"root\":\"%s\",\"left_after_free\":%d,"
+           "\"bad_containment\":0,"
+           "\"start_s\":%.6f,\"stop_s\":%.6f,"
+           "\"none_start_s\":%.6f,\"cgroup_start_s\":%.6f,"
+           "\"none_adds_s\":%.6f,\"cgroup_adds_s\":%.6f,"
+           "\"none_stop_s\":%.6f,\"cgroup_stop_s\":%.6f,"
+           "\"none_free_s\":%.6f,\"cgroup_free_s\":%.6f,"
+           "\"cgroup_over_none_start\":%.4f,\"cgroup_over_none_stop\":%.4f,"
+           "\"round_start_ratio_min\":%.4f,\"round_start_ratio_max\":%.4f}\n",
+           n, rounds, root, left, cs, ct, ns, cs, na, ca, nt, ct, nf, cf, rs_med, rt_med, rs[0],
+           rs[rounds - 1]);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -406,7 +541,8 @@ int main(int argc, char **argv) {
     if (!strcmp(w, "flood") && argc >= 4) return lines_run(gen, 1, atol(argv[3]), 1, NULL);
     if (!strcmp(w, "crash") && argc >= 5)
         return crash_run(atoi(argv[3]), atof(argv[4]), argc >= 6 ? argv[5] : NULL);
-    if (!strcmp(w, "contained") && argc >= 4) return contained_run(gen, atoi(argv[3]));
+    if (!strcmp(w, "contained") && argc >= 4)
+        return contained_run(gen, atoi(argv[3]), argc >= 5 ? atoi(argv[4]) : 2);
     if (!strcmp(w, "restart") && argc >= 4) return restart_run(gen, atoi(argv[3]));
     if (!strcmp(w, "scale") && argc >= 5) return scale_run(gen, atoi(argv[3]), atof(argv[4]));
     if (!strcmp(w, "stop") && argc >= 5) return stop_run(gen, atoi(argv[3]), atof(argv[4]));
