@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,29 +413,40 @@ void test_whole_unit_signal_reaches_the_cgroup(void) {
 }
 
 /* procmon_add_process's stop_process_group: what is left of the group when
- * the child dies on its own is stopped too, before the restart. */
-static pid_t sibling;
-static int sibling_alive_at_restart = -1;
+ * the child dies on its own is stopped too, before the restart. The hook runs
+ * on the callback thread: it reads and writes atomics only. */
+static atomic_int sibling;
+static atomic_int sibling_alive_at_restart = -1;
 static void check_restart(recorder_t *r, const rec_event_t *e) {
   (void)r;
-  if (e->kind == PROCMON_EVENT_STARTED && sibling > 0 && sibling_alive_at_restart < 0)
-    sibling_alive_at_restart = fx_alive(sibling);
+  int pid = atomic_load(&sibling);
+  if (e->kind == PROCMON_EVENT_STARTED && pid > 0 && atomic_load(&sibling_alive_at_restart) < 0)
+    atomic_store(&sibling_alive_at_restart, fx_alive(pid));
 }
 
 void test_process_group_leftover_is_stopped_before_the_restart(void) {
-  procmon_t *pm = setup();
-  const char *argv[] = {"/bin/sh", "-c", "sleep 1000 & echo sib $!; sleep 0.2; exit 3", NULL};
+  rec_init(&rec);
+  rec.on_event = check_restart; /* before the monitor exists: no race on it */
+  procmon_t *pm = fx_monitor(&rec);
+  char script[4400];
+  /* It exits on its own once told to (the file appears), leaving its sibling. */
+  const char *go = task_tmpfile("go");
+  snprintf(script, sizeof script,
+           "sleep 1000 & echo sib $!; while [ ! -e %s ]; do sleep 0.02; done; exit 3", go);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
   procmon_process_options_t opts = {NULL, NULL, -1, -1, true};
   ASSERT_OK(procmon_add_process(pm, "leaky", argv, &opts));
   WAIT_FOR(pid_of_line("leaky", "sib ", 0) > 0);
-  sibling = pid_of_line("leaky", "sib ", 0);
-  rec.on_event = check_restart;
+  atomic_store(&sibling, pid_of_line("leaky", "sib ", 0));
+  FILE *f = fopen(go, "w");
+  ASSERT_TRUE(f != NULL);
+  fclose(f);
   WAIT_FOR(rec_count_events(&rec, "leaky", PROCMON_EVENT_STARTED) >= 2);
-  ASSERT_EQ_INT(sibling_alive_at_restart, 0);
-  ASSERT_TRUE(!fx_alive(sibling));
+  WAIT_FOR(atomic_load(&sibling_alive_at_restart) >= 0);
+  ASSERT_EQ_INT(atomic_load(&sibling_alive_at_restart), 0);
+  ASSERT_TRUE(!fx_alive(atomic_load(&sibling)));
   WAIT_FOR(pid_of_line("leaky", "sib ", 1) > 0);
   pid_t second = pid_of_line("leaky", "sib ", 1);
-  rec.on_event = NULL;
   procmon_free(pm);
   ASSERT_TRUE(!fx_alive(second)); /* procmon_free leaves none */
   rec_destroy(&rec);

@@ -70,8 +70,10 @@ common_skip="soak_crash_loop_500 gigabyte_without_newline"
 # Also valgrind only: env (valgrind edits the environment of the programs its
 # client execs, so a child given an empty environment gets one entry) and
 # descriptor_exhaustion (valgrind keeps descriptors for itself and lowers the
-# RLIMIT_NOFILE the client sees, which the test asserts on).
-valgrind_skip="path_lookup spawn_failure_is_reported_and_retried
+# RLIMIT_NOFILE the client sees, which the test asserts on), and
+# rlimits_seen_by_the_child (the spawned child runs under valgrind until it
+# execs, and valgrind's prlimit64 refuses an RLIMIT_NOFILE it did not grant).
+valgrind_skip="rlimits_seen_by_the_child path_lookup spawn_failure_is_reported_and_retried
   zero_delay_spawn_failure_stays_responsive program_vanishes_and_reappears
   env descriptor_exhaustion"
 
