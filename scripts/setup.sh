@@ -7,13 +7,14 @@
 #
 # Usage: scripts/setup.sh [build|test]   (from anywhere; default: test)
 #   build  what scripts/build.sh and scripts/demo.sh need: a C/C++ toolchain,
-#          CMake, make, pkg-config, binutils, procps (the demo's pgrep); cargo
+#          CMake, make, pkg-config, binutils, GoogleTest (the CMake project
+#          configures the C++ wrapper's tests), procps (the demo's pgrep); cargo
 #          must be there already
-#   test   all that scripts/test.sh needs: the above, plus GoogleTest (C++
-#          wrapper tests), Ruby with the ffi gem (Ruby binding), clang-19 with its
-#          sanitizer runtimes and valgrind (scripts/sanitize.sh), nginx-light (a
-#          real server for the containment tests), and the nightly Rust of
-#          scripts/nightly-toolchain with rust-src and miri (sanitizers, miri, fuzzing)
+#   test   all that scripts/test.sh needs: the above, plus Ruby with the ffi
+#          gem (Ruby binding), clang-19 with its sanitizer runtimes and valgrind
+#          (scripts/sanitize.sh), nginx-light (a real server for the containment
+#          tests), and the nightly Rust of scripts/nightly-toolchain with rust-src
+#          and miri (sanitizers, miri, fuzzing)
 #
 # PROCMON_SKIP_SETUP=1 makes it a no-op (a machine set up by other means).
 # Not root: packages are installed through sudo when there is one; otherwise the
@@ -26,8 +27,8 @@ if [ "${PROCMON_SKIP_SETUP:-}" = 1 ]; then
   exit 0
 fi
 
-build_packages=(cmake make gcc g++ pkg-config binutils procps)
-test_packages=(libgtest-dev ruby ruby-ffi clang-19 libclang-rt-19-dev valgrind nginx-light)
+build_packages=(cmake make gcc g++ pkg-config binutils libgtest-dev procps)
+test_packages=(ruby ruby-ffi clang-19 libclang-rt-19-dev valgrind nginx-light)
 case "$what" in
 build) packages=("${build_packages[@]}") ;;
 test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
