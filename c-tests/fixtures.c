@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +329,45 @@ static int flood(const char *tag) {
 
 /* Two lines on stdout, closes stdout, then "stdout closed" on stderr and waits
  * to be stopped, writing "err tick" on stderr every 0.1 s. */
+/* A server with workers: binds 127.0.0.1:PORT (SO_REUSEADDR, as servers do),
+ * forks two workers that inherit the listening socket and answer each
+ * connection with "worker <pid>\n"; prints "worker <pid>" for each, then
+ * "listening <pid>", and lingers. With KIND "ignore" the workers ignore TERM.
+ * A failed bind prints "bind failed <errno>" and exits 1. The workers end after
+ * 60 s at most (alarm), whatever happens to the test. */
+static int server(const char *port, const char *kind) {
+  if (!port) return 2;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)atoi(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
+    printf("bind failed %d\n", errno);
+    return 1;
+  }
+  for (int i = 0; i < 2; i++) {
+    fflush(stdout);
+    if (fork() == 0) {
+      if (kind && !strcmp(kind, "ignore")) signal(SIGTERM, SIG_IGN);
+      alarm(60);
+      printf("worker %d\n", (int)getpid());
+      fflush(stdout);
+      for (;;) {
+        int c = accept(fd, NULL, NULL);
+        if (c < 0) continue;
+        dprintf(c, "worker %d\n", (int)getpid());
+        close(c);
+      }
+    }
+  }
+  printf("listening %d\n", (int)getpid());
+  return linger();
+}
+
 /* Burns `arg` seconds of CPU (default 0.2) and touches 20 MiB, then exits 0:
  * what the EXITED event's resource use must show. */
 static int burn(const char *arg) {
@@ -360,6 +401,7 @@ int fixture_main(int argc, char **argv) {
   const char *arg3 = argc > 5 ? argv[5] : NULL;
   parent = getppid();
   if (!strcmp(mode, "burn")) return burn(arg);
+  if (!strcmp(mode, "server")) return server(arg, arg2);
   if (!strcmp(mode, "lines")) return lines(arg);
   if (!strcmp(mode, "mixed")) return mixed(arg);
   if (!strcmp(mode, "lines-then-linger")) return lines_then_linger(arg);

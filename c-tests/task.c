@@ -56,6 +56,7 @@ const char *task_code_name(int code) {
     case PROCMON_ERR_STATE: return "PROCMON_ERR_STATE";
     case PROCMON_ERR_SYSTEM: return "PROCMON_ERR_SYSTEM";
     case PROCMON_ERR_INTERNAL: return "PROCMON_ERR_INTERNAL";
+    case PROCMON_ERR_AGAIN: return "PROCMON_ERR_AGAIN";
     default: return "(not a procmon code)";
   }
 }
@@ -245,6 +246,7 @@ void rec_event_cb(void *userdata, const procmon_event_t *event) {
   item.user_cpu = event->user_cpu;
   item.sys_cpu = event->sys_cpu;
   item.max_rss_kib = event->max_rss_kib;
+  item.containment = event->containment;
   item.at = task_now();
   pthread_mutex_lock(&rec->mu);
   note_thread(rec);
@@ -371,6 +373,19 @@ procmon_state_t fx_state(procmon_t *pm, const char *name) {
   procmon_process_info_t info;
   ASSERT_OK(procmon_process_info(pm, name, &info));
   return info.state;
+}
+
+int fx_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *paren = strrchr(buf, ')');
+  if (!paren || paren[1] != ' ') return 0;
+  return paren[2] != 'Z' && paren[2] != 'X';
 }
 
 int fx_gone(pid_t pid) {

@@ -129,6 +129,7 @@ typedef struct {
   uint32_t flags;   /* 0.2: PROCMON_EXIT_* */
   double user_cpu, sys_cpu;
   int64_t max_rss_kib;
+  int32_t containment; /* 0.2: STARTED's procmon_containment_t */
   double at; /* task_now() when it was delivered */
   long seq;
 } rec_event_t;
@@ -185,6 +186,9 @@ int fx_addv(procmon_t *pm, const char *name, const procmon_process_options_t *op
 int fx_add_sh(procmon_t *pm, const char *name, const char *script);
 int32_t fx_pid(procmon_t *pm, const char *name);
 procmon_state_t fx_state(procmon_t *pm, const char *name);
+/* Whether `pid` runs: /proc/PID/stat exists and says neither zombie nor dead
+ * (a grandchild's zombie counts as dead: its reaper collects it when it likes). */
+int fx_alive(pid_t pid);
 /* Whether `pid` is gone: not running and not a zombie of ours. */
 int fx_gone(pid_t pid);
 int fx_count_fds(void);

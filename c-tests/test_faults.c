@@ -22,18 +22,7 @@ static recorder_t rec;
 /* ---- helpers --------------------------------------------------------------- */
 
 /* Alive: /proc/PID/stat exists and its state is not Z (zombie) or X (dead). */
-static int proc_alive(pid_t pid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *paren = strrchr(buf, ')');
-  if (!paren || paren[1] != ' ') return 0;
-  return paren[2] != 'Z' && paren[2] != 'X';
-}
+static int proc_alive(pid_t pid) { return fx_alive(pid); }
 
 /* Whether every one of `n` pids is dead within `seconds`. */
 static int all_dead_within(const pid_t *pids, int n, double seconds) {
@@ -123,32 +112,33 @@ static family_t start_family(procmon_t *pm, bool group, size_t first, int add) {
   return f;
 }
 
-/* With stop_process_group, procmon_stop ends the shell and both grandchildren,
- * the TERM-ignoring one included, long before the kill time (they are killed
- * when the shell is reaped); procmon_start brings a new family, which
- * procmon_remove_process ends the same way. */
+/* With stop_process_group (0.2: the group is the run's unit), procmon_stop ends
+ * the shell and both grandchildren: TERM to the whole group, and KILL to what
+ * is left of it (the TERM-ignoring one) after the kill time, though the shell
+ * itself has exited (API.md "Containment"); procmon_start brings a new family,
+ * which procmon_remove_process ends the same way. */
 void test_process_group_stop_kills_grandchildren(void) {
   rec_init(&rec);
   procmon_t *pm = fx_monitor(&rec);
-  ASSERT_OK(procmon_set_kill_time(pm, 5.0));
+  ASSERT_OK(procmon_set_kill_time(pm, 1.0));
   family_t f = start_family(pm, true, 0, 1);
   double t0 = task_now();
   ASSERT_OK(procmon_stop(pm));
   pid_t all[] = {f.sh, f.term, f.ignore};
-  if (!all_dead_within(all, 3, 3.0)) {
+  if (!all_dead_within(all, 3, 6.0)) {
     for (int i = 0; i < 3; i++) kill(all[i], SIGKILL);
     FAIL("after procmon_stop: sh %d %s, term %d %s, ignore %d %s", (int)f.sh,
          proc_alive(f.sh) ? "alive" : "dead", (int)f.term,
          proc_alive(f.term) ? "alive" : "dead", (int)f.ignore,
          proc_alive(f.ignore) ? "alive" : "dead");
   }
-  ASSERT_CMP_DBL(task_now() - t0, <, 3.0); /* not the kill time (5 s) */
+  ASSERT_CMP_DBL(task_now() - t0, >=, 0.8); /* the TERM-ignoring one had its kill time */
   WAIT_FOR(rec_count_events(&rec, "family", PROCMON_EVENT_EXITED) == 1);
   rec_event_t e;
   ASSERT_TRUE(rec_event(&rec, "family", PROCMON_EVENT_EXITED, 0, &e));
   ASSERT_EQ_INT(e.signal, SIGTERM);
-  ASSERT_EQ_INT(rec_count_events(&rec, "family", PROCMON_EVENT_KILLED), 0);
-  ASSERT_EQ_INT(fx_state(pm, "family"), PROCMON_STATE_STOPPED);
+  WAIT_FOR(rec_count_events(&rec, "family", PROCMON_EVENT_KILLED) == 1);
+  WAIT_FOR(fx_state(pm, "family") == PROCMON_STATE_STOPPED);
 
   /* The monitor still works: a new family, ended by remove. */
   ASSERT_OK(procmon_start(pm));
@@ -156,7 +146,7 @@ void test_process_group_stop_kills_grandchildren(void) {
   ASSERT_TRUE(g.sh != f.sh);
   ASSERT_OK(procmon_remove_process(pm, "family"));
   pid_t again[] = {g.sh, g.term, g.ignore};
-  if (!all_dead_within(again, 3, 3.0)) {
+  if (!all_dead_within(again, 3, 6.0)) {
     for (int i = 0; i < 3; i++) kill(again[i], SIGKILL);
     FAIL("after procmon_remove_process: a member of the group survived");
   }
@@ -170,13 +160,13 @@ void test_process_group_stop_kills_grandchildren(void) {
 void test_process_group_free_kills_grandchildren(void) {
   rec_init(&rec);
   procmon_t *pm = fx_monitor(&rec);
-  ASSERT_OK(procmon_set_kill_time(pm, 5.0));
+  ASSERT_OK(procmon_set_kill_time(pm, 1.0));
   family_t f = start_family(pm, true, 0, 1);
   task_watchdog_start(10, "procmon_free");
   double t0 = task_now();
   procmon_free(pm);
   task_watchdog_stop();
-  ASSERT_CMP_DBL(task_now() - t0, <, 3.0);
+  ASSERT_CMP_DBL(task_now() - t0, <, 6.0); /* the kill time (1 s), and the reaps */
   pid_t all[] = {f.sh, f.term, f.ignore};
   if (!all_dead_within(all, 3, 2.0)) {
     for (int i = 0; i < 3; i++) kill(all[i], SIGKILL);

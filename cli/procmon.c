@@ -245,6 +245,9 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
   case PROCMON_EVENT_KILLED:
     fprintf(stderr, "sent KILL to pid %d (kill time ran out)", (int)ev->pid);
     break;
+  case PROCMON_EVENT_READY:
+    fprintf(stderr, "ready pid %d", (int)ev->pid);
+    break;
   default:
     fprintf(stderr, "unknown event %d (pid %d)", (int)ev->kind, (int)ev->pid);
     break;

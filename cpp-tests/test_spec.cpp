@@ -53,6 +53,29 @@ TEST(Spec, StartLimitGivesUp) {
   EXPECT_EQ(rec.count("flaky", EventKind::started), 2u);
 }
 
+TEST(Spec, ContainmentStopsTheWholeUnit) {
+  Recorder rec;
+  procmonpp::Monitor monitor = quick_monitor();
+  std::vector<std::optional<procmonpp::Containment>> modes;
+  std::mutex mu;
+  monitor.on_event([&](const procmonpp::Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (e.kind == EventKind::started) modes.push_back(e.containment);
+  });
+  monitor.add("family", procmonpp::Spec(sh("sleep 1000 & echo $!; wait"))
+                            .containment(procmonpp::Containment::group));
+  ASSERT_TRUE(wait_for([&] { std::lock_guard<std::mutex> l(mu); return modes.size() == 1; }));
+  EXPECT_EQ(modes[0], procmonpp::Containment::group);
+  monitor.stop();
+  ASSERT_TRUE(wait_for([&] { return monitor.info("family").state == procmonpp::State::stopped; }));
+  try {
+    monitor.set_cgroup_root("relative/path");
+    FAIL() << "no exception";
+  } catch (const procmonpp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("absolute"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Spec, BadValuesThrowNamingTheSetting) {
   procmonpp::Spec spec(sh("true"));
   try {

@@ -27,6 +27,11 @@ typedef struct procmon procmon_t;
 typedef struct procmon_spec procmon_spec_t;
 
 /**
+ * The highest descriptor number a NOTIFY_FD may name (exclusive).
+ */
+#define NOTIFY_FD_LIMIT 1024
+
+/**
  * The line limit: a longer line is passed to the log callback in pieces of
  * exactly this many bytes (the last piece shorter). Nothing is dropped.
  */
@@ -104,6 +109,13 @@ typedef enum {
    * Since 0.2.
    */
   PROCMON_EVENT_GAVE_UP = 6,
+  /**
+   * The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+   * ON_START it comes right after STARTED, with the same pid. Only for
+   * processes added with procmon_add(): a process added with
+   * procmon_add_process() keeps 0.1's events. Since 0.2.
+   */
+  PROCMON_EVENT_READY = 7,
 } procmon_event_kind_t;
 
 /**
@@ -128,7 +140,32 @@ typedef enum {
    * tried again later only with a retry_after. Since 0.2.
    */
   PROCMON_STATE_FAILED = 4,
+  /**
+   * Spawned and not ready yet (`pid` the child's), or waiting for the
+   * processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+   */
+  PROCMON_STATE_STARTING = 5,
 } procmon_state_t;
+
+/**
+ * The kinds of records of pull delivery. Since 0.2; expect kinds you do not know.
+ */
+typedef enum {
+  /**
+   * A line of output (`name`, `stream`, `line`, `len`), as the log callback
+   * gets it.
+   */
+  PROCMON_RECORD_LINE = 1,
+  /**
+   * A lifecycle event (`name`, `event`), as the event callback gets it.
+   */
+  PROCMON_RECORD_EVENT = 2,
+  /**
+   * The last record after procmon_shutdown(): every child has been reaped and
+   * every line and event came before it; none follows.
+   */
+  PROCMON_RECORD_END = 3,
+} procmon_record_kind_t;
 
 /**
  * Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives
@@ -161,6 +198,11 @@ typedef enum {
    * A bug: a panic was caught at the boundary.
    */
   PROCMON_ERR_INTERNAL = -6,
+  /**
+   * Not a failure: nothing to take now (procmon_next(): no record waits).
+   * Since 0.2.
+   */
+  PROCMON_ERR_AGAIN = -7,
 } procmon_error_t;
 
 /**
@@ -183,6 +225,75 @@ typedef enum {
    */
   PROCMON_RESTART_NEVER = 2,
 } procmon_restart_t;
+
+/**
+ * What a stop reaches, and what must be empty before a restart
+ * (procmon_spec_set_containment()).
+ */
+typedef enum {
+  /**
+   * Only the child itself is signalled (the seed; procmon_add_process()).
+   */
+  PROCMON_CONTAIN_NONE = 0,
+  /**
+   * The child's process group (each child leads its own): what leaves the
+   * group (setsid(), setpgid()) escapes.
+   */
+  PROCMON_CONTAIN_GROUP = 1,
+  /**
+   * A cgroup v2 of its own for each run: nothing the child starts can escape.
+   */
+  PROCMON_CONTAIN_CGROUP = 2,
+  /**
+   * CGROUP where the monitor can make a cgroup, else GROUP (the spec's default).
+   */
+  PROCMON_CONTAIN_AUTO = 3,
+} procmon_containment_t;
+
+/**
+ * How a child tells the monitor that it is ready (procmon_spec_set_readiness()).
+ */
+typedef enum {
+  /**
+   * Ready as soon as it is spawned (the seed; the default): READY right after
+   * STARTED.
+   */
+  PROCMON_READY_ON_START = 0,
+  /**
+   * `arg` a descriptor number, e.g. "3": the child gets descriptor N, the
+   * write end of a pipe; the first newline written to it makes the run ready
+   * (s6's notification-fd), later lines are watchdog pings.
+   */
+  PROCMON_READY_NOTIFY_FD = 1,
+  /**
+   * The child gets NOTIFY_SOCKET naming a datagram socket of the monitor's
+   * (systemd's sd_notify protocol): "READY=1" makes the run ready,
+   * "WATCHDOG=1" is a ping, "WATCHDOG=trigger" reports it unhealthy,
+   * "STOPPING=1" and "STATUS=..." are accepted.
+   */
+  PROCMON_READY_SD_NOTIFY = 2,
+  /**
+   * `arg` a text: the first stdout or stderr line containing it makes the run
+   * ready (the line is still delivered).
+   */
+  PROCMON_READY_LINE = 3,
+} procmon_readiness_t;
+
+/**
+ * How a monitor hands out lines and events (procmon_set_delivery()). Since 0.2.
+ */
+typedef enum {
+  /**
+   * The log and event callbacks, called on the monitor's callback thread (the
+   * default).
+   */
+  PROCMON_DELIVERY_CALLBACKS = 0,
+  /**
+   * Nothing is called back: the host polls procmon_poll_fd() and takes
+   * records with procmon_next(), on its own threads.
+   */
+  PROCMON_DELIVERY_PULL = 1,
+} procmon_delivery_t;
 
 /**
  * What an EXITED event says about the exit, beyond its status (bits; the C
@@ -258,6 +369,17 @@ typedef struct {
    * Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
    */
   int64_t max_rss_kib;
+  /**
+   * Since 0.2, STARTED: how this run is contained, a procmon_containment_t
+   * value (NONE, GROUP or CGROUP: AUTO shows what it chose); -1 otherwise.
+   */
+  int32_t containment;
+  /**
+   * Since 0.2, STARTED: NULL, or why the run has less containment than its
+   * spec asks (AUTO where no cgroup could be made: it says why, once per
+   * monitor). Valid during the call.
+   */
+  const char *detail;
 } procmon_event_t;
 
 /**
@@ -330,6 +452,40 @@ typedef struct {
   int32_t last_signal;
 } procmon_process_info_t;
 
+/**
+ * One record of pull delivery (procmon_next()). The library allocates it and
+ * owns everything it points to: valid until the next procmon_next() on the same
+ * monitor (from any thread), or procmon_free(). It may gain fields at its end in
+ * a later version (API.md "ABI rules"), so never copy it by value into a struct
+ * of your own; read the fields you know.
+ */
+typedef struct {
+  procmon_record_kind_t kind;
+  /**
+   * LINE and EVENT: the process name; END: NULL.
+   */
+  const char *name;
+  /**
+   * LINE: the stream; otherwise PROCMON_STDOUT.
+   */
+  procmon_stream_t stream;
+  /**
+   * LINE: `len` raw bytes (any bytes, possibly NUL), without the '\n', and
+   * `line[len] == '\0'`; a line longer than PROCMON_LINE_LIMIT comes as several
+   * records of at most that many bytes. Otherwise NULL.
+   */
+  const char *line;
+  /**
+   * LINE: the number of bytes at `line`; otherwise 0.
+   */
+  size_t len;
+  /**
+   * EVENT: the event, laid out and filled as for the event callback;
+   * otherwise NULL.
+   */
+  const procmon_event_t *event;
+} procmon_record_t;
+
 
 
 
@@ -385,6 +541,19 @@ procmon_t *procmon_new(void);
  * the work to another thread and waits for it must not have that thread call
  * procmon_free or a callback setter (they would wait for the waiting callback).
  * It does not wait for a grandchild that still holds a pipe.
+ *
+ * In pull mode (procmon_set_delivery()) nobody can take records during the
+ * call, so it neither waits for the host nor delivers: the records not taken
+ * yet, and whatever the children write until they are reaped, are discarded;
+ * the monitor reads and drops the pipes so that no child blocks on one. A host
+ * that wants the last lines and EXITED events calls procmon_shutdown() first
+ * and takes records until PROCMON_RECORD_END.
+ *
+ * In the child of a fork() it returns at once: it frees the handle and touches
+ * nothing else: no thread (they exist only in the parent), no descriptor (the
+ * child may have reused their numbers), no child process (no signal, no
+ * wait); the internal state the parent's threads hold is left as it is in the
+ * child's copy of the memory. The parent's monitor is unaffected.
  */
 void procmon_free(procmon_t *pm);
 
@@ -473,6 +642,24 @@ int procmon_stop_process(procmon_t *pm, const char *name);
 int procmon_signal_process(procmon_t *pm, const char *name, int signal, bool whole_unit);
 
 /**
+ * Sets the directory under which the monitor makes the cgroups of CGROUP and
+ * AUTO processes (from the next spawn on): an absolute path on a cgroup v2 file
+ * system that this process can make directories in (made if missing, when its
+ * parent is a cgroup). Without it the root is `procmon` under the monitor
+ * process's own cgroup, found from /proc/self/cgroup and /proc/self/mountinfo
+ * (wherever cgroup v2 is mounted). Under a root, each monitor makes a
+ * directory of its own (`m<pid>.<start>.<n>`) and one cgroup per run in it
+ * (`r<run>`); when it sets a root, or makes its first cgroup, a monitor empties
+ * (KILL) and removes what monitors that died left under that root.
+ * Blocks while it cleans up (at most a few seconds). May be called from a callback.
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or root; a root that
+ * is not absolute, does not exist, is not on cgroup v2, or is not writable:
+ * procmon_last_error() says which); PROCMON_ERR_SYSTEM (making the monitor's
+ * directory failed).
+ */
+int procmon_set_cgroup_root(procmon_t *pm, const char *root);
+
+/**
  * procmon_stop_process() for every monitored process. Returns PROCMON_OK or
  * PROCMON_ERR_INVALID (NULL monitor). May be called from a callback.
  */
@@ -516,12 +703,165 @@ int procmon_process_info(procmon_t *pm, const char *name, procmon_process_info_t
 char *procmon_describe(procmon_t *pm);
 
 /**
+ * Chooses how lines and events are handed out. `mode` is a procmon_delivery_t.
+ *
+ * PROCMON_DELIVERY_PULL: for good. The callbacks are removed (as when their
+ * setters are given NULL: a call in progress on another thread is waited
+ * for), the setters fail with PROCMON_ERR_STATE from then on, and every later
+ * line and event waits as a record for procmon_next(). What came before is
+ * not queued: choose the mode before adding processes. Idempotent.
+ * PROCMON_DELIVERY_CALLBACKS: the default; PROCMON_OK while the monitor has not
+ * switched to pull, PROCMON_ERR_STATE after.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, unknown mode);
+ * PROCMON_ERR_STATE (back from pull to callbacks; a forked child);
+ * PROCMON_ERR_SYSTEM (the descriptor could not be made: eventfd).
+ * Blocks only to wait for a callback in progress. Since 0.2.
+ */
+int procmon_set_delivery(procmon_t *pm, int mode);
+
+/**
+ * Pull delivery: the descriptor to poll (poll, epoll, select, or an event
+ * loop's watcher), readable exactly while a record waits for procmon_next():
+ * level-triggered, it stays readable until the last waiting record is taken,
+ * and it is not readable when procmon_next() would return PROCMON_ERR_AGAIN
+ * (with several threads taking records, one may find none after another took
+ * the last). With EPOLLET, take records until PROCMON_ERR_AGAIN before waiting
+ * again. The monitor owns it: never read, write or close it; it stays open
+ * until procmon_free(). The same descriptor on every call.
+ *
+ * Returns the descriptor (>= 0), or a negative code: PROCMON_ERR_INVALID (NULL
+ * monitor); PROCMON_ERR_STATE (not in pull mode; a forked child). Never blocks.
+ * Since 0.2.
+ */
+int procmon_poll_fd(procmon_t *pm);
+
+/**
+ * Pull delivery: takes the next record. Never blocks (wait on
+ * procmon_poll_fd() for records). Records come in exactly the order, and with
+ * exactly the content, the callbacks would have had: for one run, STARTED, its
+ * lines, EXITED, then RESTART_SCHEDULED or the next STARTED; every line of
+ * every child, none lost, long lines in pieces, raw bytes.
+ *
+ * Backpressure: the records waiting are bounded (about 2 MiB of lines); when
+ * the host does not take them, the monitor stops reading the children's
+ * pipes and the children block on them, as with a slow callback.
+ *
+ * On PROCMON_OK, `*record` points to the record, owned by the monitor and
+ * valid until the next procmon_next() on this monitor (from any thread: a host
+ * taking records on several threads serialises them) or procmon_free().
+ * `*record` is written only on success.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
+ * PROCMON_ERR_INVALID (NULL argument); PROCMON_ERR_STATE (not in pull mode; a
+ * forked child); PROCMON_ERR_INTERNAL (the monitor has failed and every record
+ * it made has been taken). Since 0.2.
+ */
+int procmon_next(procmon_t *pm, const procmon_record_t **record);
+
+/**
+ * Begins what procmon_free() does, without waiting and without freeing: the
+ * service stops, every child gets TERM (KILL after the kill time), and once all
+ * are reaped and their output delivered, the internal threads end. In pull
+ * mode the host keeps taking records meanwhile: the children's last lines,
+ * their EXITED events, and last a PROCMON_RECORD_END record. Calls that would
+ * start a process fail with PROCMON_ERR_STATE from then on; procmon_free() is
+ * still needed, and is prompt once END has been taken.
+ *
+ * Returns PROCMON_OK (also when already shut down), PROCMON_ERR_INVALID (NULL
+ * monitor), PROCMON_ERR_STATE (a forked child) or PROCMON_ERR_INTERNAL (the
+ * monitor has failed). Never blocks. May be called from a callback. Since 0.2.
+ */
+int procmon_shutdown(procmon_t *pm);
+
+/**
+ * How the process says that it is ready, and how long it may take.
+ *
+ * - `mode` a procmon_readiness_t value (passed as an int); `arg` its argument:
+ *   NOTIFY_FD a descriptor number from 3 to 1023, in digits only; LINE a
+ *   non-empty text without '\n'; ON_START and SD_NOTIFY none (NULL; anything
+ *   else is ignored). `arg` is copied.
+ * - `timeout_s`: not ready within it, the run is stopped (the stop signal, KILL
+ *   after the kill time); its EXITED carries PROCMON_EXIT_TIMEOUT and it counts
+ *   as an instant death. 0 = wait for ever.
+ *
+ * Until it is ready a run is PROCMON_STATE_STARTING; a READY event marks the
+ * moment (ON_START: right after STARTED). With readiness other than ON_START a
+ * death counts as instant when the run dies before it is ready, or lives less
+ * than the threshold after it was ready.
+ *
+ * SD_NOTIFY: the socket is in the abstract namespace (a child in another
+ * network namespace cannot reach it). A datagram counts when its sender (as
+ * the kernel tells) is the child or a process of the child's process group
+ * (each child leads its own; with cgroup containment, its cgroup); any other
+ * is ignored. The child's environment gets NOTIFY_SOCKET, and with a watchdog
+ * WATCHDOG_USEC and WATCHDOG_PID (its own pid), replacing any of them it
+ * would have had; no other child gets them from the monitor.
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown mode; a
+ * NULL or bad arg for NOTIFY_FD or LINE; NaN, infinite or negative timeout),
+ * with procmon_last_error() naming the setting. Never blocks.
+ */
+int procmon_spec_set_readiness(procmon_spec_t *spec, int mode, const char *arg, double timeout_s);
+
+/**
+ * The watchdog: once ready, a run that sends no ping for `timeout_s` seconds
+ * (NOTIFY_FD: a line; SD_NOTIFY: "WATCHDOG=1"), or that
+ * procmon_report_unhealthy() names, is stopped like a timed-out start; its
+ * EXITED carries PROCMON_EXIT_WATCHDOG, and it is restarted under its restart
+ * policy (a failure: ON_FAILURE restarts it, NEVER does not). 0 = off (the
+ * default).
+ *
+ * It needs readiness NOTIFY_FD or SD_NOTIFY, which is checked by procmon_add()
+ * (so the two setters may come in either order): there a watchdog with another
+ * readiness is PROCMON_ERR_INVALID.
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; NaN, infinite or
+ * negative seconds). Never blocks.
+ */
+int procmon_spec_set_watchdog(procmon_spec_t *spec, double timeout_s);
+
+/**
+ * Start order: the process is started only once each process named in the
+ * NULL-terminated list `names` (copied) is ready; a name not monitored yet is
+ * waited for. While it waits it is PROCMON_STATE_STARTING with pid 0. Every
+ * start waits so, restarts included (a dependent restarted while its dependency
+ * is down waits for it to be ready again).
+ *
+ * procmon_stop() and procmon_free() stop a process before the processes it comes
+ * after: each of those waits until its dependents have exited, or have been sent
+ * KILL (after their kill time). procmon_stop_process(), procmon_restart_all()
+ * and procmon_remove_process() are not ordered.
+ *
+ * NULL or an empty list: no order (the default). A cycle, or a name that is the
+ * process's own, is PROCMON_ERR_INVALID at procmon_add().
+ *
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an empty or non-UTF-8
+ * name). Never blocks.
+ */
+int procmon_spec_set_after(procmon_spec_t *spec, const char *const *names);
+
+/**
+ * The host's own health check of `name` failed: handled as a missed watchdog
+ * (procmon_spec_set_watchdog(); no watchdog needs to be set). The stop signal
+ * has been sent when the call returns; the EXITED carries
+ * PROCMON_EXIT_WATCHDOG, and a restart follows under the restart policy. A
+ * child being stopped already: a no-op.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or name);
+ * PROCMON_ERR_NOT_FOUND; PROCMON_ERR_STATE (not running: no child). May be
+ * called from a callback.
+ */
+int procmon_report_unhealthy(procmon_t *pm, const char *name);
+
+/**
  * A spec for the NULL-terminated `argv` (copied; argv[0] is the program,
  * searched in the host's PATH when it holds no '/'), every setting at its
  * default: the host's environment and working directory, its uid and gid, the
  * monitor's threshold, kill time and restart delays (following later changes
  * of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
- * no resource limit.
+ * no resource limit, containment AUTO, readiness ON_START (with a READY
+ * event), no watchdog, no start order.
  *
  * Returns NULL for a NULL or empty argv or an empty argv[0], with
  * procmon_last_error() set. The caller owns the spec: procmon_spec_free().
@@ -643,13 +983,39 @@ int procmon_spec_set_start_limit(procmon_spec_t *spec,
 int procmon_spec_set_rlimit(procmon_spec_t *spec, int resource, uint64_t soft, uint64_t hard);
 
 /**
+ * How the child and everything it starts are contained: a
+ * `procmon_containment_t` value (passed as an int); default
+ * PROCMON_CONTAIN_AUTO. Under GROUP, CGROUP and AUTO the child and what it
+ * starts are one unit: a stop sends the stop signal to every process of the
+ * unit and KILL to those left after the kill time; when the child exits on its
+ * own, what is left of its unit is stopped the same way, its EXITED event comes
+ * when the child is reaped, and a restart is made only once the unit is empty
+ * (so a new run never meets the old one's processes); procmon_free() returns
+ * only when every unit is empty.
+ *
+ * CGROUP: each run gets a cgroup v2 of its own under the monitor's cgroup root
+ * (see procmon_set_cgroup_root()), which the child joins before it execs (it
+ * runs no code of its own outside it): setsid() or a double fork does not
+ * escape it. Where no cgroup can be made, each start is a SPAWN_FAILED with the
+ * errno (retried with backoff). AUTO decides per run: CGROUP where a cgroup
+ * can be made, else GROUP; the STARTED event's `containment` says which, and
+ * the first fallback's reason is its `detail`.
+ * Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown value).
+ */
+int procmon_spec_set_containment(procmon_spec_t *spec, int mode);
+
+/**
  * procmon_add_process() with a spec (copied: it may be freed or reused right
  * after): registers the process `name` (unique, non-empty UTF-8). If the
  * service is running, the child has been spawned (or its spawn has failed) when
  * the call returns. Blocks for the spawn. May be called from a callback.
  *
+ * With a start order (procmon_spec_set_after()) it is spawned only once the
+ * processes it comes after are ready, which may be after the call returns.
+ *
  * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or spec; empty or
- * non-UTF-8 name); PROCMON_ERR_EXISTS (name already monitored);
+ * non-UTF-8 name; a watchdog without readiness NOTIFY_FD or SD_NOTIFY; a start
+ * order naming the process itself or closing a cycle); PROCMON_ERR_EXISTS (name already monitored);
  * PROCMON_ERR_STATE (the monitor is shutting down).
  */
 int procmon_add(procmon_t *pm, const char *name, const procmon_spec_t *spec);

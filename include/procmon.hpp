@@ -186,6 +186,7 @@ enum class State {
   stopping = PROCMON_STATE_STOPPING,  ///< TERM sent, not yet exited
   backoff = PROCMON_STATE_BACKOFF,    ///< exited, restart scheduled
   failed = PROCMON_STATE_FAILED,      ///< gave up: the start limit was reached (0.2)
+  starting = PROCMON_STATE_STARTING,  ///< not ready yet, or waiting for `after` (pid 0) (0.2)
 };
 
 /// The kinds of lifecycle events.
@@ -196,6 +197,15 @@ enum class EventKind {
   restart_scheduled = PROCMON_EVENT_RESTART_SCHEDULED,  ///< delay
   killed = PROCMON_EVENT_KILLED,                        ///< pid: the kill time ran out
   gave_up = PROCMON_EVENT_GAVE_UP,  ///< the start limit was reached; delay: until the retry
+  ready = PROCMON_EVENT_READY,      ///< pid: the run is ready (0.2; Spec::readiness)
+};
+
+/// How a child says that it is ready (procmon_readiness_t).
+enum class Readiness {
+  on_start = PROCMON_READY_ON_START,    ///< as soon as it is spawned (the default)
+  notify_fd = PROCMON_READY_NOTIFY_FD,  ///< arg "N": the first newline on its descriptor N
+  sd_notify = PROCMON_READY_SD_NOTIFY,  ///< READY=1 over NOTIFY_SOCKET (sd_notify)
+  line = PROCMON_READY_LINE,            ///< arg: the first output line containing it
 };
 
 /// The bits of Event::flags (PROCMON_EXIT_*), for EXITED events.
@@ -207,6 +217,15 @@ inline constexpr std::uint32_t timeout = PROCMON_EXIT_TIMEOUT;      ///< not rea
 inline constexpr std::uint32_t watchdog = PROCMON_EXIT_WATCHDOG;    ///< missed watchdog
 inline constexpr std::uint32_t status_unknown = PROCMON_EXIT_STATUS_UNKNOWN;  ///< reaped by someone else
 }  // namespace exit_flags
+
+/// What a stop reaches, and what must be empty before a restart
+/// (procmon_containment_t; see procmon_spec_set_containment()).
+enum class Containment {
+  none = PROCMON_CONTAIN_NONE,      ///< only the child (the seed)
+  group = PROCMON_CONTAIN_GROUP,    ///< the child's process group
+  cgroup = PROCMON_CONTAIN_CGROUP,  ///< a cgroup v2 of its own: nothing escapes
+  automatic = PROCMON_CONTAIN_AUTO, ///< cgroup where possible, else group (the default)
+};
 
 /// What a process does after its child exits (procmon_restart_t).
 enum class Restart {
@@ -231,6 +250,10 @@ struct Event {
   std::chrono::duration<double> user_cpu; ///< EXITED: the run's user CPU time
   std::chrono::duration<double> sys_cpu;  ///< EXITED: the run's system CPU time
   std::int64_t max_rss_kib;               ///< EXITED: the run's peak resident set (KiB)
+  /// STARTED: how the run is contained (none, group or cgroup); nullopt otherwise.
+  std::optional<Containment> containment;
+  /// STARTED: why it has less containment than asked (AUTO without cgroups), once.
+  std::string_view detail;
 };
 
 /// A consistent snapshot of one process (procmon_process_info_t).
@@ -363,7 +386,11 @@ inline void event_trampoline(void* userdata, const procmon_event_t* e) noexcept 
                       e->flags,
                       std::chrono::duration<double>(e->user_cpu),
                       std::chrono::duration<double>(e->sys_cpu),
-                      e->max_rss_kib};
+                      e->max_rss_kib,
+                      e->containment >= 0
+                          ? std::optional<Containment>(static_cast<Containment>(e->containment))
+                          : std::nullopt,
+                      e->detail ? std::string_view(e->detail) : std::string_view()};
     (*handler)(event);
   } catch (...) {
     shared->record(std::current_exception());
@@ -469,9 +496,34 @@ class Spec {
                     std::chrono::duration<double> retry_after = std::chrono::duration<double>(0)) {
     return check(procmon_spec_set_start_limit(spec_, burst, interval.count(), retry_after.count()));
   }
+  /// How the child and what it starts are contained (default: automatic).
+  Spec& containment(Containment mode) {
+    return check(procmon_spec_set_containment(spec_, static_cast<int>(mode)));
+  }
   /// An RLIMIT_* resource limit applied in the child.
   Spec& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) {
     return check(procmon_spec_set_rlimit(spec_, resource, soft, hard));
+  }
+
+  /// How the child says it is ready (procmon_spec_set_readiness()): `arg` is the
+  /// descriptor number for notify_fd, the text for line; not ready within
+  /// `timeout` (0: for ever), it is stopped as an instant death.
+  Spec& readiness(Readiness mode, const std::string& arg = {},
+                  std::chrono::duration<double> timeout = std::chrono::duration<double>(0)) {
+    if (detail::has_nul(arg)) return fail("the readiness argument holds a NUL byte");
+    const bool takes_arg = mode == Readiness::notify_fd || mode == Readiness::line;
+    return check(procmon_spec_set_readiness(spec_, static_cast<int>(mode),
+                                            takes_arg ? arg.c_str() : nullptr, timeout.count()));
+  }
+  /// The watchdog (procmon_spec_set_watchdog()); needs notify_fd or sd_notify.
+  Spec& watchdog(std::chrono::duration<double> timeout) {
+    return check(procmon_spec_set_watchdog(spec_, timeout.count()));
+  }
+  /// Start order (procmon_spec_set_after()): started once each of `names` is ready.
+  Spec& after(const std::vector<std::string>& names) {
+    auto list = detail::c_array(names);
+    if (!list) return fail("a name of after holds a NUL byte");
+    return check(procmon_spec_set_after(spec_, list->data()));
   }
 
   /// The C spec, for functions this wrapper does not cover. Do not free it.
@@ -572,6 +624,24 @@ class Monitor {
   void signal_process(const std::string& name, int signal, bool whole_unit,
                       std::error_code& ec) noexcept {
     detail::into_code(ec, [&] { return signal_status(name, signal, whole_unit); });
+  }
+
+  /// Where cgroups are made for cgroup and automatic containment (see
+  /// procmon_set_cgroup_root()). Errors: invalid (not absolute, missing, not on
+  /// cgroup v2, not writable), system.
+  void set_cgroup_root(const std::string& root) {
+    if (detail::has_nul(root))
+      detail::throw_if(detail::own_failure(PROCMON_ERR_INVALID, "the root holds a NUL byte"));
+    detail::throw_if(detail::status(procmon_set_cgroup_root(pm_, root.c_str())));
+  }
+
+  /// The host's health check failed (procmon_report_unhealthy()): handled as a
+  /// missed watchdog. Errors: state (not running), not_found.
+  void report_unhealthy(const std::string& name) {
+    detail::throw_if(by_name(procmon_report_unhealthy, name));
+  }
+  void report_unhealthy(const std::string& name, std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return by_name(procmon_report_unhealthy, name); });
   }
 
   void stop_process(const std::string& name) { detail::throw_if(by_name(procmon_stop_process, name)); }

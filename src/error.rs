@@ -17,6 +17,8 @@ pub enum ErrorKind {
     System,
     /// A bug: a panic was caught.
     Internal,
+    /// Nothing to take now (pull mode); not a failure.
+    Again,
 }
 
 /// An error with a human-readable detail.

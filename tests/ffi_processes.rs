@@ -922,7 +922,7 @@ fn grandchildren(fx: &Fixture, name: &str) -> Vec<i32> {
 #[test]
 fn stop_process_group_stops_the_child_s_own_children() {
     let fx = Fixture::new();
-    assert_eq!(procmon_set_kill_time(fx.pm, 30.0), OK);
+    assert_eq!(procmon_set_kill_time(fx.pm, 1.0), OK);
     let opts = procmon_process_options_t {
         stop_process_group: true,
         ..inherit()
@@ -931,9 +931,11 @@ fn stop_process_group_stops_the_child_s_own_children() {
     let pids = grandchildren(&fx, "family");
     assert!(pids.iter().all(|&pid| process_alive(pid)));
     assert_eq!(procmon_stop(fx.pm), OK);
-    // The shell dies of TERM at once; the grandchild ignoring TERM is killed when
-    // the shell is reaped, long before the 30 s kill time.
+    // The shell dies of TERM at once; the grandchild ignoring TERM, what is
+    // left of the group (its unit), is KILLed after the kill time (API.md
+    // "Containment").
     assert!(fx.wait_events("family", PROCMON_EVENT_EXITED, 1));
+    assert!(fx.wait_events("family", PROCMON_EVENT_KILLED, 1));
     assert!(
         wait_until(DEADLINE, || pids.iter().all(|&pid| !process_alive(pid))),
         "grandchildren left: {pids:?}"

@@ -1,8 +1,10 @@
 """tw_bench: every workload driven through Twisted's ProcessMonitor.
 
-    python tw_bench.py GEN throughput CHILDREN LINES_PER_CHILD
+    python tw_bench.py GEN throughput CHILDREN LINES_PER_CHILD [FORM]
+                                                  (FORM: 64k, a write size, stdio)
     python tw_bench.py GEN flood LINES            (observer sleeps 1 ms every 1,000 lines)
-    python tw_bench.py GEN crash CHILDREN SECONDS (/bin/true, threshold 0, delays 0)
+    python tw_bench.py GEN crash CHILDREN SECONDS [ENV]
+                                  (/bin/true, threshold 0, delays 0; ENV empty|inherit)
     python tw_bench.py GEN restart SAMPLES        (SIGKILL from outside -> new pid spawned)
     python tw_bench.py GEN scale N IDLE_SECONDS [START_TIMEOUT]
     python tw_bench.py GEN stop SAMPLES KILL_TIME (a child that ignores TERM)
@@ -129,8 +131,8 @@ class Bench:
             self.t_done = now()
             reactor.callLater(0, self.on_done)
 
-    def add(self, name, args):
-        self.pm.addProcess(name, args, env=self.env)
+    def add(self, name, args, env=None):
+        self.pm.addProcess(name, args, env=self.env if env is None else env)
 
     def stop_reactor(self):
         self.pm.stopService()
@@ -138,7 +140,7 @@ class Bench:
 
     # ---- workloads -------------------------------------------------------
 
-    def lines_run(self, children, per_child, slow):
+    def lines_run(self, children, per_child, slow, form="64k"):
         self.expected = children * per_child
         self.slow = slow
         self.pm.threshold = 1e6  # never restart a child that finished its lines
@@ -151,7 +153,13 @@ class Bench:
             st["t0"] = now()
             self.pm.startService()
             for i in range(children):
-                self.add("g%d" % i, [self.gen, "lines", str(per_child), str(i)])
+                if form == "stdio":
+                    args = [self.gen, "stdio", str(per_child), str(i)]
+                else:
+                    args = [self.gen, "lines", str(per_child), str(i)]
+                    if form != "64k":
+                        args.append(form)
+                self.add("g%d" % i, args)
 
         def all_exited(name):
             # processEnded comes after the last line: a lost line fails the check
@@ -165,7 +173,7 @@ class Bench:
             secs = self.t_done - st["t0"]
             ok = self.bad == 0 and self.lines == self.expected
             self.result = dict(
-                impl="twisted", ok=ok, lines=self.lines, bad=self.bad,
+                impl="twisted", ok=ok, form=form, lines=self.lines, bad=self.bad,
                 extra_empty_lines=self.empty, seconds=secs,
                 lines_per_s=self.lines / secs, cpu_s=cpu,
                 cpu_ns_per_line=cpu * 1e9 / self.lines, rss_base_kib=st["rss0"],
@@ -176,7 +184,7 @@ class Bench:
         self.on_exit = all_exited
         reactor.callWhenRunning(go)
 
-    def crash_run(self, children, seconds):
+    def crash_run(self, children, seconds, env="empty"):
         self.pm.threshold = 0
         self.pm.minRestartDelay = 0
         self.pm.maxRestartDelay = 0
@@ -185,7 +193,7 @@ class Bench:
         def go():
             self.pm.startService()
             for i in range(children):
-                self.add("c%d" % i, ["/bin/true"])
+                self.add("c%d" % i, ["/bin/true"], env={} if env != "inherit" else None)
             reactor.callLater(0.2, mark0)
 
         def mark0():
@@ -194,7 +202,7 @@ class Bench:
 
         def mark1():
             n, secs = self.exited - st["e0"], now() - st["t0"]
-            self.result = dict(impl="twisted", ok=n > 0, children=children, restarts=n,
+            self.result = dict(impl="twisted", ok=n > 0, env=env, children=children, restarts=n,
                                seconds=secs, restarts_per_s=n / secs)
             self.stop_reactor()
 
@@ -274,6 +282,7 @@ class Bench:
             if "u0" in st:
                 u1 = usage()
                 st["idle_cpu"], st["idle_csw"] = u1[0] - st["u0"][0], u1[1] - st["u0"][1]
+                st["rss2"] = status_kib("VmRSS")
             st["t1"] = now()
             self.on_exit = on_exit
             self.pm.stopService()
@@ -288,6 +297,9 @@ class Bench:
                 timeout=st["timed_out"], start_s=st["start_s"], stop_s=stop_s,
                 rss_base_kib=st["rss0"], rss_kib=st["rss1"],
                 kib_per_child=(st["rss1"] - st["rss0"]) / k,
+                rss_idle_kib=st.get("rss2", -1),
+                kib_per_idle_child=(max(st["rss1"], st["rss2"]) - st["rss0"]) / k
+                if "rss2" in st else -1,
                 threads_base=st["threads0"], threads=st["threads1"], idle_s=idle,
                 idle_cpu_s=st.get("idle_cpu", -1), idle_vol_csw=st.get("idle_csw", -1))
             if st["timed_out"]:
@@ -338,11 +350,11 @@ def main(argv):
     gen, w, args = argv[1], argv[2], argv[3:]
     b = Bench(gen)
     if w == "throughput":
-        b.lines_run(int(args[0]), int(args[1]), False)
+        b.lines_run(int(args[0]), int(args[1]), False, args[2] if len(args) > 2 else "64k")
     elif w == "flood":
         b.lines_run(1, int(args[0]), True)
     elif w == "crash":
-        b.crash_run(int(args[0]), float(args[1]))
+        b.crash_run(int(args[0]), float(args[1]), args[2] if len(args) > 2 else "empty")
     elif w == "restart":
         b.restart_run(int(args[0]))
     elif w == "scale":

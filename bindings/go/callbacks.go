@@ -29,6 +29,9 @@ func goProcmonLog(handle C.uintptr_t, name *C.char, stream C.int, line *C.char, 
 //export goProcmonEvent
 func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
 	cbs := cgo.Handle(handle).Value().(*callbacks)
+	if EventKind(e.kind) == EventReady {
+		cbs.ready.ready(C.GoString(e.name))
+	}
 	f := cbs.event.Load()
 	if f == nil {
 		return

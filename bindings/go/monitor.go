@@ -157,6 +157,7 @@ type ProcessOptions struct {
 type callbacks struct {
 	log   atomic.Pointer[LogFunc]
 	event atomic.Pointer[EventFunc]
+	ready readyWaiters // WaitReady's (readiness.go)
 	// thread is the OS thread id of the library's callback thread while a
 	// func runs on it (0 otherwise): a call made from inside a func is made on
 	// that thread, since a cgo callback keeps its goroutine on it.

@@ -136,6 +136,8 @@ func (k EventKind) String() string {
 		return "restart-scheduled"
 	case EventKilled:
 		return "killed"
+	case EventReady:
+		return "ready"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -161,6 +163,8 @@ func (s State) String() string {
 		return "stopping"
 	case StateBackoff:
 		return "backoff"
+	case StateStarting:
+		return "starting"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }

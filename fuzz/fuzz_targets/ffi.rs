@@ -266,6 +266,122 @@ fn add_process(pm: *mut procmon_t, input: &mut Input) {
     );
 }
 
+/// A spec built by a random sequence of setters with hostile values, then added
+/// (sometimes as NULL, sometimes under a NULL name).
+fn add_with_spec(pm: *mut procmon_t, input: &mut Input) {
+    let name = input.name();
+    let shape = input.byte();
+    let argv = List::new(match shape % 6 {
+        0 => Vec::new(),
+        n => {
+            let mut argv = vec![input.program()];
+            for _ in 1..n.min(3) {
+                argv.push(cstring(input.bytes(16)));
+            }
+            argv
+        }
+    });
+    let argv_ptr = if shape & 8 != 0 {
+        ptr::null()
+    } else {
+        argv.pointers.as_ptr()
+    };
+    let spec = procmon_spec_new(argv_ptr);
+    let ints = [
+        -1,
+        0,
+        1,
+        2,
+        3,
+        4,
+        9,
+        15,
+        19,
+        64,
+        65,
+        i32::MIN,
+        i32::MAX,
+        7,
+        16,
+        99,
+    ];
+    let limits = [0, 1, 1024, u64::MAX, u64::MAX - 1, 1 << 40];
+    for _ in 0..input.byte() % 12 {
+        let int = ints[usize::from(input.byte()) % ints.len()];
+        let rc = match input.byte() % 13 {
+            0 => {
+                let env = List::new(
+                    (0..input.byte() % 3)
+                        .map(|_| cstring(input.bytes(12)))
+                        .collect(),
+                );
+                let list = if input.byte() & 1 != 0 {
+                    ptr::null()
+                } else {
+                    env.pointers.as_ptr()
+                };
+                procmon_spec_set_env(spec, list)
+            }
+            1 => {
+                let (key, value) = (cstring(input.bytes(8)), cstring(input.bytes(8)));
+                let value = if input.byte() & 1 != 0 {
+                    ptr::null()
+                } else {
+                    value.as_ptr()
+                };
+                procmon_spec_set_env_var(spec, key.as_ptr(), value)
+            }
+            2 => {
+                let cwd = cstring(input.bytes(16));
+                let cwd = if input.byte() & 1 != 0 {
+                    ptr::null()
+                } else {
+                    cwd.as_ptr()
+                };
+                procmon_spec_set_cwd(spec, cwd)
+            }
+            3 => procmon_spec_set_user(spec, i64::from(int), i64::from(int) << 20),
+            4 => procmon_spec_set_threshold(spec, input.seconds()),
+            5 => procmon_spec_set_kill_time(spec, input.seconds()),
+            6 => procmon_spec_set_restart_delays(spec, input.seconds(), input.seconds()),
+            7 => procmon_spec_set_stop_signal(spec, int),
+            8 => procmon_spec_set_restart(spec, int),
+            9 => {
+                let codes: Vec<i32> = (0..input.byte() % 4)
+                    .map(|_| ints[usize::from(input.byte()) % ints.len()])
+                    .collect();
+                let (p, n) = match input.byte() % 3 {
+                    0 => (ptr::null(), codes.len()),
+                    _ => (codes.as_ptr(), codes.len()),
+                };
+                procmon_spec_set_success_exit_codes(spec, p, n)
+            }
+            10 => procmon_spec_set_start_limit(spec, int as u32, input.seconds(), input.seconds()),
+            11 => {
+                let soft = limits[usize::from(input.byte()) % limits.len()];
+                let hard = limits[usize::from(input.byte()) % limits.len()];
+                procmon_spec_set_rlimit(spec, int, soft, hard)
+            }
+            _ => procmon_spec_set_containment(spec, int),
+        };
+        if spec.is_null() {
+            assert_eq!(
+                rc,
+                procmon_error_t::PROCMON_ERR_INVALID as c_int,
+                "a setter took a NULL spec"
+            );
+        }
+        check(rc, "a spec setter");
+    }
+    let name_ptr = if shape & 16 != 0 {
+        ptr::null()
+    } else {
+        name.as_ptr()
+    };
+    check(procmon_add(pm, name_ptr, spec), "add");
+    procmon_spec_free(spec);
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut input = Input { data };
     let pm = procmon_new();
@@ -281,7 +397,33 @@ fuzz_target!(|data: &[u8]| {
         } else {
             pm
         };
-        match op % 20 {
+        match op % 23 {
+            20 => add_with_spec(target, &mut input),
+            21 => {
+                let name = input.name();
+                let signal = [0, 1, 9, 15, 64, 65, -1, 1000][usize::from(input.byte()) % 8];
+                let whole = input.byte() & 1 != 0;
+                check(
+                    procmon_signal_process(target, name.as_ptr(), signal, whole),
+                    "signal_process",
+                );
+            }
+            22 => {
+                // Never a root that exists: the target must not make cgroups.
+                let root: &[u8] = match input.byte() % 4 {
+                    0 => b"",
+                    1 => b"relative/procmon-fuzz",
+                    2 => b"/nonexistent/procmon-fuzz/root",
+                    _ => b"/nonexistent/procmon-fuzz",
+                };
+                let root = cstring(root.to_vec());
+                let root = if input.byte() & 1 != 0 {
+                    ptr::null()
+                } else {
+                    root.as_ptr()
+                };
+                check(procmon_set_cgroup_root(target, root), "set_cgroup_root");
+            }
             0 => check(
                 procmon_set_threshold(target, input.seconds()),
                 "set_threshold",

@@ -167,6 +167,12 @@ pub enum Report {
         name: Name,
         retry: Option<Duration>,
     },
+    /// The run is ready (API.md "Readiness"); the seed has no such event.
+    Ready {
+        run: RunId,
+        name: Name,
+        pid: i32,
+    },
 }
 
 impl Report {
@@ -189,7 +195,7 @@ impl Report {
             Report::SpawnFailed { name, errno } => Event::SpawnFailed { name, errno },
             Report::RestartScheduled { name, delay } => Event::RestartScheduled { name, delay },
             Report::Killed { name, pid } => Event::Killed { name, pid },
-            Report::GaveUp { .. } => return None,
+            Report::GaveUp { .. } | Report::Ready { .. } => return None,
         })
     }
 
@@ -201,7 +207,8 @@ impl Report {
             | Report::SpawnFailed { name, .. }
             | Report::RestartScheduled { name, .. }
             | Report::Killed { name, .. }
-            | Report::GaveUp { name, .. } => name,
+            | Report::GaveUp { name, .. }
+            | Report::Ready { name, .. } => name,
         }
     }
 }

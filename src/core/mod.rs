@@ -8,6 +8,7 @@ mod describe;
 mod host;
 mod lines;
 mod policy;
+mod readiness;
 mod settings;
 mod spec;
 mod supervisor;
@@ -15,14 +16,19 @@ mod supervisor;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
+mod readiness_tests;
+#[cfg(test)]
 mod seed_tests;
 
 pub use describe::python_repr;
 pub use host::{Event, ExitFlags, ExitStatus, Host, Report, RunId, Signal};
 pub use lines::{Line, LineSplitter, LINE_LIMIT};
 pub use policy::{judge_exit, next_restart, Restart, StartLog, StopReason, Verdict};
+pub use readiness::{
+    check_ready_line, line_matches, parse_notify_fd, parse_sd_notify, Notice, Readiness, ReadyMode,
+};
 pub use settings::{seconds, Settings};
-pub use spec::{check_signal, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
+pub use spec::{check_signal, Containment, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
 pub use supervisor::{ProcessInfo, ProcessState, Supervisor};
 
 /// A point on a monotonic clock, as the time elapsed since an arbitrary origin.

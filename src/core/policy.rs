@@ -39,6 +39,17 @@ pub enum StopReason {
     Stop,
     /// `restart_all`: a restart follows, whatever the policy.
     Restart,
+    /// Not ready within its readiness timeout: a failure, an instant death.
+    Timeout,
+    /// A missed watchdog, or reported unhealthy: a failure.
+    Watchdog,
+}
+
+impl StopReason {
+    /// A stop the host asked for (the C API's `PROCMON_EXIT_REQUESTED`).
+    pub fn is_requested(self) -> bool {
+        matches!(self, StopReason::Stop | StopReason::Restart)
+    }
 }
 
 /// What an exit means, and whether a restart follows it.
@@ -49,20 +60,31 @@ pub struct Verdict {
 }
 
 /// Judges an exit by the process's spec: its flags (EXPECTED, REQUESTED,
-/// CORE_DUMPED, STATUS_UNKNOWN) and whether its policy restarts it. Whether the
-/// service runs is the caller's to add.
+/// CORE_DUMPED, STATUS_UNKNOWN, TIMEOUT, WATCHDOG) and whether its policy
+/// restarts it. Whether the service runs is the caller's to add.
 pub fn judge_exit(spec: &ProcessSpec, status: ExitStatus, stop: Option<StopReason>) -> Verdict {
     let mut flags = ExitFlags::default();
-    if stop.is_some() {
+    let requested = stop.is_some_and(StopReason::is_requested);
+    if requested {
         flags |= ExitFlags::REQUESTED;
     }
-    let success = match status {
-        ExitStatus::Code(code) => spec.success_codes().contains(&code),
-        ExitStatus::Signal(signal) | ExitStatus::Dumped(signal) => {
-            stop.is_some() && signal == spec.stop_signal()
-        }
-        ExitStatus::Unknown => false,
+    // A run stopped for its timeout or watchdog failed, however it ends.
+    let failed = match stop {
+        Some(StopReason::Timeout) => Some(ExitFlags::TIMEOUT),
+        Some(StopReason::Watchdog) => Some(ExitFlags::WATCHDOG),
+        _ => None,
     };
+    let success = failed.is_none()
+        && match status {
+            ExitStatus::Code(code) => spec.success_codes().contains(&code),
+            ExitStatus::Signal(signal) | ExitStatus::Dumped(signal) => {
+                requested && signal == spec.stop_signal()
+            }
+            ExitStatus::Unknown => false,
+        };
+    if let Some(flag) = failed {
+        flags |= flag;
+    }
     if success {
         flags |= ExitFlags::EXPECTED;
     }
@@ -74,7 +96,9 @@ pub fn judge_exit(spec: &ProcessSpec, status: ExitStatus, stop: Option<StopReaso
     let restart = match (stop, spec.restart()) {
         (Some(StopReason::Restart), _) | (_, RestartPolicy::Always) => true,
         (Some(StopReason::Stop), _) | (_, RestartPolicy::Never) => false,
-        (None, RestartPolicy::OnFailure) => !success,
+        (None | Some(StopReason::Timeout | StopReason::Watchdog), RestartPolicy::OnFailure) => {
+            !success
+        }
     };
     Verdict { flags, restart }
 }

@@ -508,3 +508,104 @@ fn spec_setters_reject_bad_values_naming_the_setting() {
         assert!(error.message().contains(word), "{}", error.message());
     }
 }
+
+// ---- units (containment): what follows an exit waits for the unit ----------
+
+impl World {
+    fn exit_leaving_unit(&mut self, name: &str, status: ExitStatus) -> RunId {
+        let run = self.run(name);
+        self.sup
+            .exited_leaving_unit(run, status, self.now, &mut self.host);
+        run
+    }
+
+    fn unit_empty(&mut self, run: RunId) {
+        self.host.live.remove(&run);
+        self.sup.unit_empty(run, self.now, &mut self.host);
+    }
+}
+
+#[test]
+fn a_child_that_exits_leaving_its_unit_drains_before_the_restart() {
+    let mut w = World::new();
+    w.add("p", spec().with_kill_time(secs(2.0)));
+    w.advance(5.0); // long-lived: the restart would be at once
+    let run = w.exit_leaving_unit("p", ExitStatus::Signal(9));
+    assert!(matches!(w.host.reports.last(), Some(Report::Exited { .. })));
+    let info = w.sup.info("p", w.now).unwrap();
+    assert_eq!((info.state, info.pid), (ProcessState::Stopping, 0));
+    assert_eq!(
+        w.host.signals,
+        [(run, Signal::Term)],
+        "the rest of the unit is stopped"
+    );
+    assert_eq!(w.spawns(), 1, "no restart while the unit holds processes");
+    w.advance(2.0);
+    assert_eq!(
+        w.host.signals[1],
+        (run, Signal::Kill),
+        "KILL after the kill time"
+    );
+    assert_eq!(w.sup.live_runs(), 1, "free waits for the unit");
+    w.unit_empty(run);
+    assert_eq!(w.spawns(), 2, "restarted once the unit is empty");
+    assert_eq!(w.sup.live_runs(), 1);
+}
+
+#[test]
+fn a_requested_stop_that_leaves_a_unit_keeps_its_kill_time_and_kills_once() {
+    let mut w = World::new();
+    w.add("p", spec().with_kill_time(secs(2.0)));
+    w.stop_process("p");
+    w.advance(2.5); // KILL sent to the unit
+    let run = w.exit_leaving_unit("p", ExitStatus::Signal(9));
+    w.advance(10.0);
+    let kills = w
+        .host
+        .signals
+        .iter()
+        .filter(|(_, s)| *s == Signal::Kill)
+        .count();
+    let terms = w
+        .host
+        .signals
+        .iter()
+        .filter(|(_, s)| *s == Signal::Term)
+        .count();
+    assert_eq!((terms, kills), (1, 1));
+    assert_eq!(w.count(|r| matches!(r, Report::Killed { .. })), 1);
+    w.unit_empty(run);
+    assert_eq!(
+        w.state("p"),
+        ProcessState::Running,
+        "ALWAYS restarts after a stop"
+    );
+}
+
+#[test]
+fn a_start_asked_while_the_unit_drains_comes_once_it_is_empty() {
+    let mut w = World::new();
+    w.add("p", spec().with_restart(RestartPolicy::Never));
+    let run = w.exit_leaving_unit("p", ExitStatus::Code(0));
+    w.start_process("p");
+    assert_eq!(w.spawns(), 1, "not while the old unit is there");
+    w.unit_empty(run);
+    assert_eq!(w.state("p"), ProcessState::Running);
+}
+
+#[test]
+fn stop_and_remove_while_the_unit_drains_mean_no_restart() {
+    let mut w = World::new();
+    w.add("a", spec());
+    w.add("b", spec());
+    w.advance(5.0);
+    let ra = w.exit_leaving_unit("a", ExitStatus::Code(1));
+    let rb = w.exit_leaving_unit("b", ExitStatus::Code(1));
+    w.sup.remove("b", w.now, &mut w.host).unwrap();
+    w.sup.stop(w.now, &mut w.host);
+    w.unit_empty(ra);
+    w.unit_empty(rb);
+    assert_eq!(w.spawns(), 2);
+    assert_eq!(w.state("a"), ProcessState::Stopped);
+    assert_eq!(w.sup.live_runs(), 0);
+}

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Settings;
+use super::{Readiness, Settings};
 
 /// A process name: non-empty UTF-8 without NUL. Cheap to clone; also kept
 /// NUL-terminated so it can be handed to C callbacks without a copy.
@@ -124,6 +124,21 @@ pub struct StartLimit {
     pub retry_after: Duration,
 }
 
+/// What a stop reaches, and what must be empty before a restart (API.md
+/// "Containment"). The core only carries it: the runtime makes the units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Containment {
+    /// Only the child itself is signalled (the seed; `procmon_add_process`).
+    #[default]
+    None,
+    /// The child's process group.
+    Group,
+    /// A cgroup v2 of its own.
+    Cgroup,
+    /// CGROUP where one can be made, else GROUP (the C spec's default).
+    Auto,
+}
+
 /// A resource limit applied in the child before exec (`setrlimit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rlimit {
@@ -153,6 +168,7 @@ struct Options {
     rlimits: Vec<Rlimit>,
     /// Stopping signals the child's whole process group.
     stop_group: bool,
+    containment: Containment,
     restart: RestartPolicy,
     /// Exit statuses that count as success.
     success_codes: Vec<i32>,
@@ -162,6 +178,9 @@ struct Options {
     threshold: Option<Duration>,
     kill_time: Option<Duration>,
     restart_delays: Option<(Duration, Duration)>,
+    /// Readiness, watchdog and start order; None: the 0.1 shape (ready on
+    /// start, no READY event).
+    readiness: Option<Box<Readiness>>,
 }
 
 impl Default for Options {
@@ -174,6 +193,7 @@ impl Default for Options {
             gid: None,
             rlimits: Vec::new(),
             stop_group: false,
+            containment: Containment::None,
             restart: RestartPolicy::Always,
             success_codes: vec![0],
             stop_signal: SIGTERM,
@@ -181,6 +201,7 @@ impl Default for Options {
             threshold: None,
             kill_time: None,
             restart_delays: None,
+            readiness: None,
         }
     }
 }
@@ -355,6 +376,13 @@ impl ProcessSpec {
         Ok(self)
     }
 
+    pub fn with_containment(mut self, containment: Containment) -> ProcessSpec {
+        if containment != Containment::None || self.options.is_some() {
+            self.options_mut().containment = containment;
+        }
+        self
+    }
+
     pub fn with_restart(mut self, policy: RestartPolicy) -> ProcessSpec {
         if policy != RestartPolicy::Always || self.options.is_some() {
             self.options_mut().restart = policy;
@@ -453,6 +481,15 @@ impl ProcessSpec {
         self.options().stop_group
     }
 
+    /// The containment asked for; `procmon_add_process`'s `stop_process_group`
+    /// is GROUP.
+    pub fn containment(&self) -> Containment {
+        match self.options().containment {
+            Containment::None if self.stops_process_group() => Containment::Group,
+            mode => mode,
+        }
+    }
+
     pub fn restart(&self) -> RestartPolicy {
         self.options().restart
     }
@@ -467,6 +504,24 @@ impl ProcessSpec {
 
     pub fn start_limit(&self) -> Option<StartLimit> {
         self.options().start_limit
+    }
+
+    /// Readiness, watchdog and start order as set (see [`Readiness`]); None for
+    /// a spec that never had them set (`procmon_add_process`'s: it reports no
+    /// READY, so its events stay 0.1's).
+    pub fn readiness(&self) -> Option<&Readiness> {
+        self.options().readiness.as_deref()
+    }
+
+    /// Changes the readiness settings (starting from the defaults, which a spec
+    /// made by `procmon_spec_new` has from the start).
+    pub fn with_readiness(mut self, change: impl FnOnce(&mut Readiness)) -> ProcessSpec {
+        let readiness = self
+            .options_mut()
+            .readiness
+            .get_or_insert_with(Box::default);
+        change(readiness);
+        self
     }
 
     /// The monitor's settings with this process's overrides applied.

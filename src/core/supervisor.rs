@@ -11,8 +11,11 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::IndexMap;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+
+/// Readiness, watchdog and start order: the supervisor's part of them.
+mod ready;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcessState {
@@ -25,6 +28,9 @@ pub enum ProcessState {
     Backoff,
     /// The start limit was reached; retried later only with `retry_after`.
     Failed,
+    /// Spawned and not ready yet (pid set), or waiting for the processes it
+    /// comes after (pid 0).
+    Starting,
 }
 
 /// A consistent snapshot of one process.
@@ -56,10 +62,15 @@ enum State {
     Running(RunId),
     /// Its child has been asked to stop and has not exited yet.
     Stopping(RunId),
+    /// Its child has exited; what is left of its unit is being stopped. What
+    /// follows is decided once the unit is empty.
+    Draining(RunId),
     /// Its restart is due at this time.
     Backoff(Time),
     /// It gave up (its start limit), and is tried again at this time, if any.
     Failed(Option<Time>),
+    /// Its start waits until the processes it comes after are ready.
+    Waiting,
 }
 
 impl State {
@@ -67,7 +78,16 @@ impl State {
     fn run(self) -> Option<RunId> {
         match self {
             State::Running(run) | State::Stopping(run) => Some(run),
-            State::Stopped | State::Backoff(_) | State::Failed(_) => None,
+            State::Stopped | State::Draining(_) | State::Backoff(_) | State::Failed(_) => None,
+            State::Waiting => None,
+        }
+    }
+
+    /// The run whose child or unit is still there: no new run may start.
+    fn live_run(self) -> Option<RunId> {
+        match self {
+            State::Draining(run) => Some(run),
+            other => other.run(),
         }
     }
 }
@@ -92,8 +112,27 @@ struct Run {
     pid: i32,
     started_at: Time,
     kill_at: Option<Time>,
+    /// When it became ready (at its spawn for ON_START); None while starting.
+    ready_at: Option<Time>,
+    /// Its readiness timeout before it is ready, its watchdog after.
+    deadline: Option<Time>,
     /// Why it was asked to stop, once it was.
     stop: Option<StopReason>,
+    /// KILL has been sent (the kill time ran out): nothing more to send.
+    killed: bool,
+    /// Its child has exited and its unit is being emptied: how it ended.
+    drain: Option<Box<Drain>>,
+}
+
+/// A run whose child has exited while its unit still holds processes.
+#[derive(Debug)]
+struct Drain {
+    status: ExitStatus,
+    /// How long it lived, for the backoff (from readiness; None: never ready).
+    lived: Option<Duration>,
+    restart: bool,
+    /// `start_process` or `start` asked for a start meanwhile.
+    start: bool,
 }
 
 /// Whose run it is.
@@ -108,6 +147,8 @@ enum Owner {
 enum Timer {
     Restart(ProcId),
     Kill(RunId),
+    /// A run's readiness timeout or watchdog.
+    Deadline(RunId),
 }
 
 /// The seed's `ProcessMonitor` (its `running` flag, `_processes`, `delay`,
@@ -125,6 +166,9 @@ pub struct Supervisor {
     processes: HashMap<ProcId, Box<Process>>,
     runs: HashMap<RunId, Box<Run>>,
     timers: BTreeSet<(Time, Timer)>,
+    /// During an ordered stop: the processes whose stop waits for the processes
+    /// that come after them (their dependents), with those.
+    held: BTreeMap<ProcId, Vec<ProcId>>,
     next_run: u64,
     next_process: u32,
 }
@@ -140,6 +184,7 @@ impl Supervisor {
             processes: HashMap::new(),
             runs: HashMap::new(),
             timers: BTreeSet::new(),
+            held: BTreeMap::new(),
             next_run: 1,
             next_process: 1,
         }
@@ -183,6 +228,7 @@ impl Supervisor {
                 format!("a process named {name:?} is already monitored: remove it first"),
             ));
         }
+        self.check_order(&name, &spec)?;
         let id = ProcId(self.next_process);
         self.next_process += 1;
         self.names.insert(name.clone(), id);
@@ -208,9 +254,14 @@ impl Supervisor {
         let id = self.id(name)?;
         self.stop_id(id, StopReason::Stop, now, host);
         self.cancel_restart(id);
+        self.held.remove(&id);
         self.names.shift_remove(name);
         let process = self.processes.remove(&id).expect("a named process");
-        if let Some(run) = process.state.run().and_then(|run| self.runs.get_mut(&run)) {
+        if let Some(run) = process
+            .state
+            .live_run()
+            .and_then(|run| self.runs.get_mut(&run))
+        {
             run.owner = Owner::Removed(Box::new(process.spec));
         }
         Ok(())
@@ -248,6 +299,7 @@ impl Supervisor {
     pub fn start_service(&mut self, now: Time, host: &mut impl Host) -> Result<()> {
         self.open()?;
         self.running = true;
+        self.held.clear();
         for id in self.ids() {
             self.start_id(id, now, host);
         }
@@ -259,12 +311,17 @@ impl Supervisor {
         let _ = self.start_service(now, host);
     }
 
-    /// The seed's `stopService`: cancels every scheduled restart, stops every child.
+    /// The seed's `stopService`: cancels every scheduled restart, stops every
+    /// child; a process that others come after only once those have exited (or
+    /// been killed after their kill time).
     pub fn stop(&mut self, now: Time, host: &mut impl Host) {
         self.running = false;
+        self.hold_for_dependents();
         for id in self.ids() {
             self.cancel_restart(id);
-            self.stop_id(id, StopReason::Stop, now, host);
+            if !self.held.contains_key(&id) {
+                self.stop_id(id, StopReason::Stop, now, host);
+            }
         }
     }
 
@@ -285,20 +342,74 @@ impl Supervisor {
         }
     }
 
-    /// The seed's `connectionLost`: run `id` has exited (its output delivered).
+    /// The seed's `connectionLost`: run `id` has exited (its output delivered),
+    /// and nothing is left of its unit.
     pub fn exited(&mut self, id: RunId, status: ExitStatus, now: Time, host: &mut impl Host) {
-        let Some(run) = self.runs.remove(&id) else {
+        self.child_exited(id, status, true, now, host);
+        self.release_held(now, host);
+    }
+
+    /// Run `id`'s child has exited (its output delivered) while processes of its
+    /// unit are still there: they get the stop signal, KILL after the kill time,
+    /// and what follows the exit waits for [`unit_empty`](Self::unit_empty).
+    pub fn exited_leaving_unit(
+        &mut self,
+        id: RunId,
+        status: ExitStatus,
+        now: Time,
+        host: &mut impl Host,
+    ) {
+        self.child_exited(id, status, false, now, host);
+        self.release_held(now, host);
+    }
+
+    /// The unit of run `id`, whose child had exited, is empty now.
+    pub fn unit_empty(&mut self, id: RunId, now: Time, host: &mut impl Host) {
+        let Some(run) = self.runs.get(&id) else {
             return;
         };
+        if run.drain.is_none() {
+            return;
+        }
+        let run = self.runs.remove(&id).expect("a draining run");
         if let Some(at) = run.kill_at {
             self.timers.remove(&(at, Timer::Kill(id)));
         }
+        let drain = run.drain.expect("a draining run");
+        if let Owner::Process(owner) = run.owner {
+            let restart = drain.restart && !drain.start;
+            self.after_exit(owner, drain.status, drain.lived, restart, now, host);
+            if drain.start {
+                // Asked for meanwhile: a start now, as start_process does.
+                self.start_id(owner, now, host);
+            }
+        }
+        self.release_held(now, host);
+    }
+
+    fn child_exited(
+        &mut self,
+        id: RunId,
+        status: ExitStatus,
+        unit_empty: bool,
+        now: Time,
+        host: &mut impl Host,
+    ) {
+        let Some(run) = self.runs.get(&id) else {
+            return;
+        };
+        if run.drain.is_some() {
+            return;
+        }
         let uptime = now.saturating_sub(run.started_at);
+        let lived = ready::lived(run, now);
         let (owner, spec) = match &run.owner {
             Owner::Process(owner) => (Some(*owner), &self.process(*owner).spec),
             Owner::Removed(spec) => (None, &**spec),
         };
         let verdict = judge_exit(spec, status, run.stop);
+        let stop_signal = Signal::from_number(spec.stop_signal());
+        let kill_time = spec.settings(&self.settings).kill_time;
         host.report(Report::Exited {
             run: id,
             name: run.name.clone(),
@@ -307,20 +418,58 @@ impl Supervisor {
             uptime,
             flags: verdict.flags,
         });
-        let Some(owner) = owner else {
+        let run = self.runs.get_mut(&id).expect("a live run");
+        if let Some(at) = run.deadline.take() {
+            self.timers.remove(&(at, Timer::Deadline(id)));
+        }
+        if unit_empty {
+            let run = self.runs.remove(&id).expect("a live run");
+            if let Some(at) = run.kill_at {
+                self.timers.remove(&(at, Timer::Kill(id)));
+            }
+            if let Some(owner) = owner {
+                self.after_exit(owner, status, lived, verdict.restart, now, host);
+            }
             return;
-        };
+        }
+        // What is left of the unit is stopped, and KILLed after the kill time.
+        if let Some(owner) = owner {
+            self.process_mut(owner).state = State::Draining(id);
+        }
+        let run = self.runs.get_mut(&id).expect("a live run");
+        run.drain = Some(Box::new(Drain {
+            status,
+            lived,
+            restart: verdict.restart,
+            start: false,
+        }));
+        if run.stop.is_none() {
+            host.signal(id, stop_signal);
+        }
+        if run.kill_at.is_none() && !run.killed {
+            let at = now + kill_time;
+            run.kill_at = Some(at);
+            self.timers.insert((at, Timer::Kill(id)));
+        }
+    }
+
+    /// What follows the end of a run of `owner` (its child exited, its unit empty).
+    fn after_exit(
+        &mut self,
+        owner: ProcId,
+        status: ExitStatus,
+        lived: Option<Duration>,
+        restart_wanted: bool,
+        now: Time,
+        host: &mut impl Host,
+    ) {
         let settings = self.settings;
         let process = self.process_mut(owner);
         process.state = State::Stopped;
         process.last_exit = Some(status);
-        let restart = next_restart(
-            Some(uptime),
-            process.delay,
-            &process.spec.settings(&settings),
-        );
+        let restart = next_restart(lived, process.delay, &process.spec.settings(&settings));
         process.delay = restart.next_delay;
-        if !self.running || !verdict.restart {
+        if !self.running || !restart_wanted {
             return;
         }
         if restart.wait.is_zero() {
@@ -366,13 +515,16 @@ impl Supervisor {
                 Timer::Kill(id) => {
                     let run = self.runs.get_mut(&id).expect("a kill timer's run is live");
                     run.kill_at = None;
+                    run.killed = true;
                     if host.signal(id, Signal::Kill) {
                         host.report(Report::Killed {
                             name: run.name.clone(),
                             pid: run.pid,
                         });
                     }
+                    self.release_held(now, host);
                 }
+                Timer::Deadline(id) => self.deadline_due(id, now, host),
             }
         }
     }
@@ -389,10 +541,11 @@ impl Supervisor {
         Ok(ProcessInfo {
             state: match process.state {
                 State::Stopped => ProcessState::Stopped,
-                State::Running(_) => ProcessState::Running,
-                State::Stopping(_) => ProcessState::Stopping,
+                State::Running(run) => self.running_state(run),
+                State::Stopping(_) | State::Draining(_) => ProcessState::Stopping,
                 State::Backoff(_) => ProcessState::Backoff,
                 State::Failed(_) => ProcessState::Failed,
+                State::Waiting => ProcessState::Starting,
             },
             pid: run.map_or(0, |run| run.pid),
             starts: process.starts,
@@ -476,6 +629,13 @@ impl Supervisor {
         if process.state.run().is_some() {
             return;
         }
+        if let State::Draining(run) = process.state {
+            // Started once the old run's unit is empty.
+            if let Some(drain) = self.runs.get_mut(&run).and_then(|r| r.drain.as_mut()) {
+                drain.start = true;
+            }
+            return;
+        }
         if let (State::Failed(_), Some(log)) = (process.state, &mut process.start_log) {
             log.clear();
         }
@@ -495,6 +655,9 @@ impl Supervisor {
         let alive = host.signal(run_id, Signal::from_number(process.spec.stop_signal()));
         let run = self.runs.get_mut(&run_id).expect("a process's run is live");
         run.stop = Some(reason);
+        if let Some(at) = run.deadline.take() {
+            self.timers.remove(&(at, Timer::Deadline(run_id)));
+        }
         // As the seed: no KILL is scheduled for a child that had already exited.
         if alive && run.kill_at.is_none() {
             let at = now + kill_time;
@@ -504,6 +667,9 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        if !self.may_start(id) {
+            return;
+        }
         let run_id = RunId(self.next_run);
         self.next_run += 1;
         let settings = self.settings;
@@ -532,7 +698,11 @@ impl Supervisor {
                     pid,
                     started_at: now,
                     kill_at: None,
+                    ready_at: None,
+                    deadline: None,
                     stop: None,
+                    killed: false,
+                    drain: None,
                 };
                 self.runs.insert(run_id, Box::new(run));
                 host.report(Report::Started {
@@ -540,6 +710,7 @@ impl Supervisor {
                     name,
                     pid,
                 });
+                self.spawned(run_id, now, host);
             }
             Err(errno) => {
                 host.report(Report::SpawnFailed {
@@ -572,6 +743,13 @@ impl Supervisor {
     fn cancel_restart(&mut self, id: ProcId) {
         let process = self.process_mut(id);
         let at = match process.state {
+            State::Draining(run) => {
+                // A start asked for while the unit drains is a restart to come.
+                if let Some(drain) = self.runs.get_mut(&run).and_then(|r| r.drain.as_mut()) {
+                    drain.start = false;
+                }
+                return;
+            }
             State::Backoff(at) => {
                 process.state = State::Stopped;
                 at
@@ -579,6 +757,10 @@ impl Supervisor {
             State::Failed(Some(at)) => {
                 process.state = State::Failed(None);
                 at
+            }
+            State::Waiting => {
+                process.state = State::Stopped;
+                return;
             }
             _ => return,
         };

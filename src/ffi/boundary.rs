@@ -62,6 +62,14 @@ pub(crate) fn status(body: impl FnOnce() -> Result<()>) -> c_int {
     }
 }
 
+/// For functions returning a non-negative value: the code on failure.
+pub(crate) fn value(body: impl FnOnce() -> Result<c_int>) -> c_int {
+    match guard(body) {
+        Ok(value) => value,
+        Err(error) => procmon_error_t::from(error.kind()) as c_int,
+    }
+}
+
 /// For functions returning a pointer: NULL on failure.
 pub(crate) fn pointer<T>(body: impl FnOnce() -> Result<*mut T>) -> *mut T {
     guard(body).unwrap_or(std::ptr::null_mut())
@@ -77,11 +85,36 @@ pub(crate) fn quietly(body: impl FnOnce() -> Result<()>) {
 /// # Safety
 /// `pm` is NULL or a handle from `procmon_new` not yet freed.
 pub(crate) unsafe fn monitor<'a>(pm: *const procmon_t) -> Result<&'a Monitor> {
+    // SAFETY: forwarded contract.
+    Ok(&unsafe { handle(pm) }?.monitor)
+}
+
+/// The handle itself, checked as [`monitor`] checks it.
+///
+/// # Safety
+/// As [`monitor`].
+pub(crate) unsafe fn handle<'a>(pm: *const procmon_t) -> Result<&'a procmon_t> {
     // SAFETY: by this function's contract.
     match unsafe { pm.as_ref() } {
-        Some(handle) => Ok(&handle.monitor),
+        Some(handle) => {
+            check_owner(handle)?;
+            Ok(handle)
+        }
         None => Err(Error::invalid("the monitor handle is NULL")),
     }
+}
+
+/// `State` in the child of a fork: the monitor's threads, and the children it
+/// supervises, are the parent's.
+pub(crate) fn check_owner(handle: &procmon_t) -> Result<()> {
+    let here = crate::sys::current_pid();
+    if handle.owner == here {
+        return Ok(());
+    }
+    Err(Error::state(format!(
+        "this monitor belongs to process {}; it cannot be used in a forked child (process {here})",
+        handle.owner
+    )))
 }
 
 /// A C string, still borrowed.

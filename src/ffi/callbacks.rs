@@ -3,12 +3,14 @@
 
 use super::boundary::monitor;
 use super::boundary::status;
+use super::spec::procmon_containment_t;
 use super::types::{
     procmon_event_fn, procmon_event_kind_t, procmon_event_t, procmon_log_fn, procmon_stream_t,
     procmon_t,
 };
-use crate::core::Report;
+use crate::core::{Containment, Report};
 use crate::runtime::{EventCallback, LifecycleEvent, LogCallback, Stream};
+use std::ffi::CString;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -79,7 +81,15 @@ pub extern "C" fn procmon_set_event_callback(
         let userdata = UserData(userdata);
         let callback: Option<EventCallback> = cb.map(|f| {
             Arc::new(move |event: &LifecycleEvent| {
-                let c_event = to_c(event);
+                // Rare (once per monitor at most): a copy with its NUL.
+                let detail = event
+                    .note
+                    .as_deref()
+                    .map(|note| CString::new(note.replace('\0', " ")).expect("NULs were replaced"));
+                let mut c_event = to_c(event);
+                if let Some(detail) = &detail {
+                    c_event.detail = detail.as_ptr();
+                }
                 let userdata = userdata;
                 // SAFETY: a C function pointer registered for exactly this call;
                 // the event and its name live during the call.
@@ -90,7 +100,7 @@ pub extern "C" fn procmon_set_event_callback(
     })
 }
 
-fn to_c(event: &LifecycleEvent) -> procmon_event_t {
+pub(crate) fn to_c(event: &LifecycleEvent) -> procmon_event_t {
     use procmon_event_kind_t::*;
     let report = &event.report;
     let kind = match report {
@@ -100,6 +110,7 @@ fn to_c(event: &LifecycleEvent) -> procmon_event_t {
         Report::RestartScheduled { .. } => PROCMON_EVENT_RESTART_SCHEDULED,
         Report::Killed { .. } => PROCMON_EVENT_KILLED,
         Report::GaveUp { .. } => PROCMON_EVENT_GAVE_UP,
+        Report::Ready { .. } => PROCMON_EVENT_READY,
     };
     let timestamp = event
         .timestamp
@@ -119,9 +130,20 @@ fn to_c(event: &LifecycleEvent) -> procmon_event_t {
         user_cpu: 0.0,
         sys_cpu: 0.0,
         max_rss_kib: 0,
+        containment: -1,
+        detail: std::ptr::null(),
     };
     match report {
-        Report::Started { pid, .. } | Report::Killed { pid, .. } => c.pid = *pid,
+        Report::Started { pid, .. } => {
+            c.pid = *pid;
+            c.containment = match event.containment {
+                Some(Containment::Group) => procmon_containment_t::PROCMON_CONTAIN_GROUP as i32,
+                Some(Containment::Cgroup) => procmon_containment_t::PROCMON_CONTAIN_CGROUP as i32,
+                _ => procmon_containment_t::PROCMON_CONTAIN_NONE as i32,
+            };
+        }
+        Report::Killed { pid, .. } => c.pid = *pid,
+        Report::Ready { pid, .. } => c.pid = *pid,
         Report::Exited {
             pid,
             status,

@@ -13,6 +13,8 @@
 mod boundary;
 mod callbacks;
 mod monitor;
+mod pull;
+mod readiness;
 mod spec;
 mod strings;
 mod types;
@@ -20,6 +22,8 @@ mod types;
 pub use boundary::panic_on_next_call;
 pub use callbacks::*;
 pub use monitor::*;
+pub use pull::*;
+pub use readiness::*;
 pub use spec::*;
 pub use strings::*;
 pub use types::*;

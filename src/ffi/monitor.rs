@@ -1,11 +1,14 @@
 //! The monitor's functions: lifetime, settings, processes, queries.
 
-use super::boundary::{c_str, monitor, name, out, pointer, quietly, status, string_list};
+use super::boundary::{
+    c_str, check_owner, monitor, name, out, pointer, quietly, status, string_list,
+};
 use super::types::{procmon_process_info_t, procmon_process_options_t, procmon_state_t, procmon_t};
 use crate::core::{ProcessSpec, ProcessState};
 use crate::error::{Error, Result};
 use crate::runtime::Monitor;
 use std::ffi::{c_char, c_int, CString};
+use std::os::unix::ffi::OsStrExt;
 
 /// Creates a monitor with the seed's defaults (threshold 1 s, kill time 5 s,
 /// min restart delay 1 s, max 3600 s), its two internal threads started, and
@@ -16,8 +19,13 @@ use std::ffi::{c_char, c_int, CString};
 #[no_mangle]
 pub extern "C" fn procmon_new() -> *mut procmon_t {
     pointer(|| {
+        let owner = crate::sys::current_pid();
         let monitor = Monitor::new()?;
-        Ok(Box::into_raw(Box::new(procmon_t { monitor })))
+        Ok(Box::into_raw(Box::new(procmon_t {
+            monitor,
+            owner,
+            pulled: Default::default(),
+        })))
     })
 }
 
@@ -32,13 +40,30 @@ pub extern "C" fn procmon_new() -> *mut procmon_t {
 /// the work to another thread and waits for it must not have that thread call
 /// procmon_free or a callback setter (they would wait for the waiting callback).
 /// It does not wait for a grandchild that still holds a pipe.
+///
+/// In pull mode (procmon_set_delivery()) nobody can take records during the
+/// call, so it neither waits for the host nor delivers: the records not taken
+/// yet, and whatever the children write until they are reaped, are discarded;
+/// the monitor reads and drops the pipes so that no child blocks on one. A host
+/// that wants the last lines and EXITED events calls procmon_shutdown() first
+/// and takes records until PROCMON_RECORD_END.
+///
+/// In the child of a fork() it returns at once: it frees the handle and touches
+/// nothing else: no thread (they exist only in the parent), no descriptor (the
+/// child may have reused their numbers), no child process (no signal, no
+/// wait); the internal state the parent's threads hold is left as it is in the
+/// child's copy of the memory. The parent's monitor is unaffected.
 #[no_mangle]
 pub extern "C" fn procmon_free(pm: *mut procmon_t) {
     quietly(|| {
         if !pm.is_null() {
             // SAFETY: by the C contract `pm` came from procmon_new and is freed
             // once; no other call on it is in progress or follows.
-            drop(unsafe { Box::from_raw(pm) });
+            let handle = unsafe { Box::from_raw(pm) };
+            if check_owner(&handle).is_err() {
+                let procmon_t { monitor, .. } = *handle;
+                monitor.abandon();
+            }
         }
         Ok(())
     })
@@ -202,6 +227,33 @@ pub extern "C" fn procmon_signal_process(
     })
 }
 
+/// Sets the directory under which the monitor makes the cgroups of CGROUP and
+/// AUTO processes (from the next spawn on): an absolute path on a cgroup v2 file
+/// system that this process can make directories in (made if missing, when its
+/// parent is a cgroup). Without it the root is `procmon` under the monitor
+/// process's own cgroup, found from /proc/self/cgroup and /proc/self/mountinfo
+/// (wherever cgroup v2 is mounted). Under a root, each monitor makes a
+/// directory of its own (`m<pid>.<start>.<n>`) and one cgroup per run in it
+/// (`r<run>`); when it sets a root, or makes its first cgroup, a monitor empties
+/// (KILL) and removes what monitors that died left under that root.
+/// Blocks while it cleans up (at most a few seconds). May be called from a callback.
+/// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or root; a root that
+/// is not absolute, does not exist, is not on cgroup v2, or is not writable:
+/// procmon_last_error() says which); PROCMON_ERR_SYSTEM (making the monitor's
+/// directory failed).
+#[no_mangle]
+pub extern "C" fn procmon_set_cgroup_root(pm: *mut procmon_t, root: *const c_char) -> c_int {
+    with_monitor(pm, |m| {
+        // SAFETY: by the C contract `root` is NULL or a NUL-terminated string.
+        let root = unsafe { c_str(root, "the cgroup root") }?;
+        let root = std::path::Path::new(std::ffi::OsStr::from_bytes(root.to_bytes()));
+        if root.as_os_str().is_empty() {
+            return Err(Error::invalid("the cgroup root is empty"));
+        }
+        m.set_cgroup_root(root)
+    })
+}
+
 /// procmon_stop_process() for every monitored process. Returns PROCMON_OK or
 /// PROCMON_ERR_INVALID (NULL monitor). May be called from a callback.
 #[no_mangle]
@@ -264,6 +316,7 @@ pub extern "C" fn procmon_process_info(
                 ProcessState::Stopping => procmon_state_t::PROCMON_STATE_STOPPING,
                 ProcessState::Backoff => procmon_state_t::PROCMON_STATE_BACKOFF,
                 ProcessState::Failed => procmon_state_t::PROCMON_STATE_FAILED,
+                ProcessState::Starting => procmon_state_t::PROCMON_STATE_STARTING,
             },
             pid: snapshot.pid,
             starts: snapshot.starts,

@@ -8,7 +8,7 @@ use super::boundary::{
     c_str, monitor, name as process_name, pointer, quietly, status, string_list,
 };
 use super::types::procmon_t;
-use crate::core::{seconds as duration, ProcessSpec, RestartPolicy, StartLimit};
+use crate::core::{seconds as duration, Containment, ProcessSpec, RestartPolicy, StartLimit};
 use crate::error::{Error, Result};
 use std::ffi::{c_char, c_int};
 
@@ -23,7 +23,8 @@ use std::ffi::{c_char, c_int};
 /// `procmon_spec_set_kill_time`, `procmon_spec_set_restart_delays`,
 /// `procmon_spec_set_stop_signal`, `procmon_spec_set_restart`,
 /// `procmon_spec_set_success_exit_codes`, `procmon_spec_set_start_limit`,
-/// `procmon_spec_set_rlimit`.
+/// `procmon_spec_set_rlimit`; `procmon_spec_set_readiness`,
+/// `procmon_spec_set_watchdog`, `procmon_spec_set_after`.
 ///
 /// Thread safety: a spec is a plain value: use one from one thread at a time (or
 /// lock it); distinct specs may be used from any threads at once. A setter that
@@ -47,9 +48,25 @@ pub enum procmon_restart_t {
     PROCMON_RESTART_NEVER = 2,
 }
 
+/// What a stop reaches, and what must be empty before a restart
+/// (procmon_spec_set_containment()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum procmon_containment_t {
+    /// Only the child itself is signalled (the seed; procmon_add_process()).
+    PROCMON_CONTAIN_NONE = 0,
+    /// The child's process group (each child leads its own): what leaves the
+    /// group (setsid(), setpgid()) escapes.
+    PROCMON_CONTAIN_GROUP = 1,
+    /// A cgroup v2 of its own for each run: nothing the child starts can escape.
+    PROCMON_CONTAIN_CGROUP = 2,
+    /// CGROUP where the monitor can make a cgroup, else GROUP (the spec's default).
+    PROCMON_CONTAIN_AUTO = 3,
+}
+
 /// Runs `f` on the spec behind `spec`, inside the panic boundary; the spec
 /// changes only when `f` succeeds.
-fn with_spec(
+pub(super) fn with_spec(
     spec: *mut procmon_spec_t,
     f: impl FnOnce(ProcessSpec) -> Result<ProcessSpec>,
 ) -> c_int {
@@ -67,7 +84,8 @@ fn with_spec(
 /// default: the host's environment and working directory, its uid and gid, the
 /// monitor's threshold, kill time and restart delays (following later changes
 /// of them), restart ALWAYS, success code 0, stop signal SIGTERM, no start limit,
-/// no resource limit.
+/// no resource limit, containment AUTO, readiness ON_START (with a READY
+/// event), no watchdog, no start order.
 ///
 /// Returns NULL for a NULL or empty argv or an empty argv[0], with
 /// procmon_last_error() set. The caller owns the spec: procmon_spec_free().
@@ -77,7 +95,10 @@ pub extern "C" fn procmon_spec_new(argv: *const *const c_char) -> *mut procmon_s
     pointer(|| {
         // SAFETY: by the C contract argv is NULL or a NULL-terminated array of strings.
         let argv = unsafe { string_list(argv) }.ok_or_else(|| Error::invalid("argv is NULL"))?;
-        let spec = ProcessSpec::new(argv)?;
+        // Readiness at its defaults: a spec'd process reports READY.
+        let spec = ProcessSpec::new(argv)?
+            .with_containment(Containment::Auto)
+            .with_readiness(|_| {});
         Ok(Box::into_raw(Box::new(procmon_spec_t { spec })))
     })
 }
@@ -304,13 +325,54 @@ pub extern "C" fn procmon_spec_set_rlimit(
     with_spec(spec, |s| s.with_rlimit(resource, soft, hard))
 }
 
+/// How the child and everything it starts are contained: a
+/// `procmon_containment_t` value (passed as an int); default
+/// PROCMON_CONTAIN_AUTO. Under GROUP, CGROUP and AUTO the child and what it
+/// starts are one unit: a stop sends the stop signal to every process of the
+/// unit and KILL to those left after the kill time; when the child exits on its
+/// own, what is left of its unit is stopped the same way, its EXITED event comes
+/// when the child is reaped, and a restart is made only once the unit is empty
+/// (so a new run never meets the old one's processes); procmon_free() returns
+/// only when every unit is empty.
+///
+/// CGROUP: each run gets a cgroup v2 of its own under the monitor's cgroup root
+/// (see procmon_set_cgroup_root()), which the child joins before it execs (it
+/// runs no code of its own outside it): setsid() or a double fork does not
+/// escape it. Where no cgroup can be made, each start is a SPAWN_FAILED with the
+/// errno (retried with backoff). AUTO decides per run: CGROUP where a cgroup
+/// can be made, else GROUP; the STARTED event's `containment` says which, and
+/// the first fallback's reason is its `detail`.
+/// Returns PROCMON_OK, or PROCMON_ERR_INVALID (NULL spec; an unknown value).
+#[no_mangle]
+pub extern "C" fn procmon_spec_set_containment(spec: *mut procmon_spec_t, mode: c_int) -> c_int {
+    with_spec(spec, |s| {
+        use procmon_containment_t::*;
+        let mode = match mode {
+            m if m == PROCMON_CONTAIN_NONE as c_int => Containment::None,
+            m if m == PROCMON_CONTAIN_GROUP as c_int => Containment::Group,
+            m if m == PROCMON_CONTAIN_CGROUP as c_int => Containment::Cgroup,
+            m if m == PROCMON_CONTAIN_AUTO as c_int => Containment::Auto,
+            other => {
+                return Err(Error::invalid(format!(
+                    "the containment {other} is not a procmon_containment_t value"
+                )))
+            }
+        };
+        Ok(s.with_containment(mode))
+    })
+}
+
 /// procmon_add_process() with a spec (copied: it may be freed or reused right
 /// after): registers the process `name` (unique, non-empty UTF-8). If the
 /// service is running, the child has been spawned (or its spawn has failed) when
 /// the call returns. Blocks for the spawn. May be called from a callback.
 ///
+/// With a start order (procmon_spec_set_after()) it is spawned only once the
+/// processes it comes after are ready, which may be after the call returns.
+///
 /// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor, name or spec; empty or
-/// non-UTF-8 name); PROCMON_ERR_EXISTS (name already monitored);
+/// non-UTF-8 name; a watchdog without readiness NOTIFY_FD or SD_NOTIFY; a start
+/// order naming the process itself or closing a cycle); PROCMON_ERR_EXISTS (name already monitored);
 /// PROCMON_ERR_STATE (the monitor is shutting down).
 #[no_mangle]
 pub extern "C" fn procmon_add(

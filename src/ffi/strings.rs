@@ -17,6 +17,7 @@ pub extern "C" fn procmon_strerror(code: c_int) -> *const c_char {
         PROCMON_ERR_STATE,
         PROCMON_ERR_SYSTEM,
         PROCMON_ERR_INTERNAL,
+        PROCMON_ERR_AGAIN,
     ];
     let text = match known.into_iter().find(|k| *k as c_int == code) {
         Some(PROCMON_OK) => c"success",
@@ -26,6 +27,9 @@ pub extern "C" fn procmon_strerror(code: c_int) -> *const c_char {
         Some(PROCMON_ERR_STATE) => c"not allowed in the monitor's current state",
         Some(PROCMON_ERR_SYSTEM) => c"an operating system call failed",
         Some(procmon_error_t::PROCMON_ERR_INTERNAL) => c"internal error (a bug in procmon)",
+        Some(PROCMON_ERR_AGAIN) => {
+            c"nothing to take now (try again when the descriptor is readable)"
+        }
         None => c"unknown error code",
     };
     text.as_ptr()

@@ -1,8 +1,10 @@
 //! The C types of the API, laid out as `include/procmon.h` declares them.
 #![allow(non_camel_case_types)]
 
+use super::pull::Slot;
 use crate::error::ErrorKind;
 use crate::runtime::Monitor;
+use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_void};
 
 /// A process monitor (the seed's `ProcessMonitor`). Opaque; create it with
@@ -13,13 +15,26 @@ use std::ffi::{c_char, c_void};
 /// `procmon_set_max_restart_delay`, `procmon_add_process`, `procmon_remove_process`,
 /// `procmon_start_process`, `procmon_stop_process`, `procmon_restart_all`,
 /// `procmon_start`, `procmon_stop`, `procmon_process_pid`, `procmon_process_info`,
-/// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t) and
-/// `procmon_signal_process`.
+/// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t),
+/// `procmon_signal_process`, `procmon_report_unhealthy`, `procmon_set_cgroup_root`,
+/// and for pull delivery `procmon_set_delivery`, `procmon_poll_fd`,
+/// `procmon_next` and `procmon_shutdown`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
+///
+/// Fork: a monitor belongs to the process that made it. In the child of a
+/// fork() every call on it fails at once with PROCMON_ERR_STATE (procmon_describe:
+/// NULL) and a procmon_last_error() that says so, and procmon_free() only frees the
+/// child's copy of the handle (no thread, descriptor or child process of the
+/// parent's is touched); the parent's monitor goes on unaffected.
 pub struct procmon_t {
     pub(crate) monitor: Monitor,
+    /// The pid of the process that called procmon_new.
+    pub(crate) owner: i32,
+    /// Pull delivery: the record procmon_next handed out last; written only
+    /// under the pull queue's lock (inside `Monitor::next_record`).
+    pub(crate) pulled: UnsafeCell<Slot>,
 }
 
 /// Result codes: `PROCMON_OK` or a negative error. `procmon_last_error()` gives
@@ -41,6 +56,9 @@ pub enum procmon_error_t {
     PROCMON_ERR_SYSTEM = -5,
     /// A bug: a panic was caught at the boundary.
     PROCMON_ERR_INTERNAL = -6,
+    /// Not a failure: nothing to take now (procmon_next(): no record waits).
+    /// Since 0.2.
+    PROCMON_ERR_AGAIN = -7,
 }
 
 impl From<ErrorKind> for procmon_error_t {
@@ -52,6 +70,7 @@ impl From<ErrorKind> for procmon_error_t {
             ErrorKind::State => procmon_error_t::PROCMON_ERR_STATE,
             ErrorKind::System => procmon_error_t::PROCMON_ERR_SYSTEM,
             ErrorKind::Internal => procmon_error_t::PROCMON_ERR_INTERNAL,
+            ErrorKind::Again => procmon_error_t::PROCMON_ERR_AGAIN,
         }
     }
 }
@@ -100,6 +119,11 @@ pub enum procmon_event_kind_t {
     /// is FAILED; `delay` is the seconds until it is tried again, 0 for never.
     /// Since 0.2.
     PROCMON_EVENT_GAVE_UP = 6,
+    /// The run is ready (procmon_spec_set_readiness()): `pid`. For readiness
+    /// ON_START it comes right after STARTED, with the same pid. Only for
+    /// processes added with procmon_add(): a process added with
+    /// procmon_add_process() keeps 0.1's events. Since 0.2.
+    PROCMON_EVENT_READY = 7,
 }
 
 /// A lifecycle event; valid only during the callback. The library allocates it,
@@ -136,6 +160,13 @@ pub struct procmon_event_t {
     pub sys_cpu: f64,
     /// Since 0.2, EXITED: the run's peak resident set, in KiB; 0 when unknown.
     pub max_rss_kib: i64,
+    /// Since 0.2, STARTED: how this run is contained, a procmon_containment_t
+    /// value (NONE, GROUP or CGROUP: AUTO shows what it chose); -1 otherwise.
+    pub containment: i32,
+    /// Since 0.2, STARTED: NULL, or why the run has less containment than its
+    /// spec asks (AUTO where no cgroup could be made: it says why, once per
+    /// monitor). Valid during the call.
+    pub detail: *const c_char,
 }
 
 /// EXITED: a success per the spec (a success exit code, or the stop signal
@@ -175,6 +206,9 @@ pub enum procmon_state_t {
     /// Gave up: the start limit was reached (see procmon_spec_set_start_limit());
     /// tried again later only with a retry_after. Since 0.2.
     PROCMON_STATE_FAILED = 4,
+    /// Spawned and not ready yet (`pid` the child's), or waiting for the
+    /// processes it comes after (procmon_spec_set_after(); `pid` 0). Since 0.2.
+    PROCMON_STATE_STARTING = 5,
 }
 
 /// A consistent snapshot of one process (procmon_process_info()).

@@ -7,6 +7,7 @@ use super::outbox::Message;
 use super::pipes::Pipes;
 use super::shared::Shared;
 use super::token::{Source, Token};
+use crate::core::Notice;
 use crate::sys::EpollEvent;
 use crossbeam_channel::{Receiver, TryRecvError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -34,7 +35,8 @@ pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Mes
             match Token::from_raw(event.token()).source() {
                 Source::Waker => shared.output_waker().drain(),
                 Source::Pipe(run, stream) => pipes.on_ready(run, stream),
-                Source::Pidfd(_) => {} // the event loop's, not in this set
+                // The event loop's, not in this set.
+                Source::Pidfd(_) | Source::Unit(_) | Source::Notify(_) | Source::NotifySocket => {}
             }
         }
         let turn = || turn(&shared, &inbox, &messages, &mut pipes);
@@ -44,6 +46,7 @@ pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Mes
             Err(_) => inbox.fail("a callback panicked"),
         }
     }
+    shared.registry.deliver_end();
     // When the monitor was freed from inside a callback, this thread finishes
     // the cleanup: it waits for the event loop to end.
     if let Some(event_loop) = shared.take_detached_loop() {
@@ -81,6 +84,10 @@ fn turn(shared: &Shared, inbox: &Inbox, messages: &Receiver<Message>, pipes: &mu
         if !pipes.read_next(registry) {
             break;
         }
+    }
+    // LINE readiness: one small job per run, once.
+    for run in pipes.take_matched() {
+        let _ = inbox.submit(Box::new(move |engine| engine.notice(run, Notice::Ready)));
     }
     true
 }

@@ -7,7 +7,7 @@ use super::host::Children;
 use super::outbox::Message;
 use super::shared::Shared;
 use super::token::{Source, Token};
-use crate::core::{Supervisor, Time};
+use crate::core::{Notice, RunId, Supervisor, Time};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, EpollEvent, EventFd, Interest};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError};
@@ -177,11 +177,15 @@ impl Engine {
                 .wait(&mut events, timeout)
                 .map_err(|e| Error::system("epoll_wait", e))?;
             let woke = self.now();
+            let mut units_changed = Vec::new();
             for event in &events[..n] {
                 match Token::from_raw(event.token()).source() {
                     Source::Waker => inbox.waker.drain(),
                     Source::Pidfd(run) => self.children.reaper.on_ready(run, woke),
+                    Source::Unit(run) => units_changed.push(run),
                     Source::Pipe(..) => {} // the callback thread's, not in this set
+                    Source::Notify(run) => self.on_notify_pipe(run),
+                    Source::NotifySocket => self.on_notify_socket(),
                 }
             }
             while let Ok(job) = jobs.try_recv() {
@@ -189,8 +193,11 @@ impl Engine {
             }
             self.children.reaper.retry_reaps(self.now());
             self.act(|sup, now, children| sup.handle_timeout(now, children, TIMERS_PER_TURN));
+            // Before the reaps, whose flush sends what a restart reports.
+            self.empty_units(&units_changed);
             self.pump();
-            // Every child reaped: done, whatever pipes grandchildren still hold.
+            // Every child reaped and every unit empty: done, whatever pipes
+            // grandchildren outside the units still hold.
             if self.sup.is_closing()
                 && !self.finished
                 && self.sup.live_runs() == 0
@@ -205,35 +212,75 @@ impl Engine {
         }
     }
 
+    /// What a run said about itself (readiness, a ping), to the supervisor.
+    pub fn notice(&mut self, run: RunId, notice: Notice) {
+        self.act(|sup, now, children| sup.notice(run, notice, now, children));
+    }
+
+    /// A NOTIFY_FD pipe is readable: its newlines (the first makes the run
+    /// ready, one more is a ping; more in one read say no more).
+    fn on_notify_pipe(&mut self, run: RunId) {
+        let newlines = self.children.notify.read_pipe(run);
+        for _ in 0..newlines.min(2) {
+            self.notice(run, Notice::Newline);
+        }
+    }
+
+    /// The sd_notify socket is readable: each known sender's notices.
+    fn on_notify_socket(&mut self) {
+        let mut notices = Vec::new();
+        self.children
+            .notify
+            .read_socket(|run, notice| notices.push((run, notice)));
+        for (run, notice) in notices {
+            self.notice(run, notice);
+        }
+    }
+
     /// Reaps children while the callback thread keeps up with the messages.
     fn pump(&mut self) {
         for _ in 0..REAPS_PER_TURN {
             if !self.children.outbox.flush() {
                 return;
             }
-            let Some((run, status, seen)) = self.children.reap_next(self.now()) else {
+            let Some((run, status, seen, unit_empty)) = self.children.reap_next(self.now()) else {
                 break;
             };
             // The exit counts from when epoll reported it: a loop that lags (a
             // spawn storm, a busy machine) must not make an instant death look
             // long-lived and so defeat the backoff.
             let now = seen.min(self.now());
-            self.sup.exited(run, status, now, &mut self.children);
+            if unit_empty {
+                self.sup.exited(run, status, now, &mut self.children);
+            } else {
+                self.sup
+                    .exited_leaving_unit(run, status, now, &mut self.children);
+            }
         }
         self.children.outbox.flush();
+    }
+
+    /// Tells the supervisor of the draining units that are empty now: those
+    /// whose `cgroup.events` changed, and the process groups when their poll is due.
+    fn empty_units(&mut self, changed: &[crate::core::RunId]) {
+        let now = self.now();
+        for run in self.children.units.take_empty(changed, now) {
+            self.sup.unit_empty(run, now, &mut self.children);
+        }
     }
 
     fn timeout_ms(&self) -> i32 {
         if self.children.outbox.is_empty() && self.children.reaper.has_work() {
             return 0;
         }
-        let next = match (
+        let next = [
             self.sup.poll_timeout(),
             self.children.reaper.next_reap_retry(),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+            self.children.units.next_poll(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match next {
             None => -1,
             Some(at) => {

@@ -7,14 +7,19 @@
 //! its EXITED), each matched by run id.
 
 use super::callbacks::{LifecycleEvent, Usage};
+use super::notify::Notifier;
 use super::outbox::{Message, Outbox};
 use super::pipes::{self, RunPipes};
 use super::program;
-use super::reaper::Reaper;
+use super::reaper::{ReapedChild, Reaper};
 use super::shared::Shared;
-use crate::core::{Event, ExitStatus, Host, Name, ProcessSpec, Report, RunId, Signal, Time};
+use super::units::Units;
+use crate::core::{
+    Containment, Event, ExitStatus, Host, Name, ProcessSpec, ReadyMode, Report, RunId, Signal, Time,
+};
 use crate::sys::{ResourceLimit, SpawnRequest, Spawned, Spawner};
 use std::ffi::CString;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -26,12 +31,16 @@ pub(crate) struct Children {
     /// end of the channel closes (which lets the callback thread finish).
     pub reaper: Reaper,
     pub outbox: Outbox,
+    /// Readiness input: NOTIFY_FD pipes and the sd_notify socket.
+    pub notify: Notifier,
     spawner: Spawner,
     /// For the callback thread's epoll set, where a new run's pipes go.
     shared: Arc<Shared>,
-    /// The pipes of the child just spawned, handed over with the STARTED event
-    /// of its run (which the supervisor reports right after the spawn).
-    just_spawned: Option<RunPipes>,
+    /// The containment units: cgroups made, and the units left draining.
+    pub units: Units,
+    /// The child just spawned, its pipes and how it is contained, handed over
+    /// with the STARTED event of its run (reported right after the spawn).
+    just_spawned: Option<JustSpawned>,
     /// What the child just reaped used, for the EXITED of its run.
     just_reaped: Option<(RunId, Usage)>,
 }
@@ -41,33 +50,58 @@ impl Children {
         Children {
             reaper,
             outbox,
+            notify: Notifier::new(),
             spawner,
             shared,
+            units: Units::new(),
             just_spawned: None,
             just_reaped: None,
         }
     }
 
-    /// The next child to reap, with its status and when its exit was seen; the
-    /// callback thread is told to deliver what its pipes hold first.
-    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time)> {
-        let (run, status, seen, usage) = self.reaper.reap_next(now)?;
+    /// The next child to reap: its run, status, when its exit was seen, and
+    /// whether its unit is empty (else it drains in [`Units`]); the callback
+    /// thread is told to deliver what its pipes hold first.
+    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time, bool)> {
+        let ReapedChild {
+            run,
+            status,
+            seen,
+            usage,
+            unit,
+        } = self.reaper.reap_next(now)?;
         self.just_reaped = usage.map(|usage| (run, usage));
         self.outbox.push(Message::Drain(run));
-        Some((run, status, seen))
+        let unit_empty = match unit {
+            Some(unit) => self.units.reaped(run, unit, self.reaper.epoll(), now),
+            None => true,
+        };
+        Some((run, status, seen, unit_empty))
     }
 
-    /// Kills and reaps every child still alive (a failure path).
+    /// Kills and reaps every child still alive, and empties every unit (a
+    /// failure path).
     pub fn kill_all(&mut self) {
         self.reaper.kill_all();
+        self.units.kill_all();
         self.just_spawned = None;
     }
+}
+
+/// A run just spawned, until its STARTED is reported.
+struct JustSpawned {
+    pipes: RunPipes,
+    containment: Containment,
+    /// Why it has less containment than asked for, if that is news.
+    note: Option<Arc<str>>,
 }
 
 impl Host for Children {
     fn spawn(&mut self, run: RunId, name: &Name, spec: &ProcessSpec) -> Result<i32, i32> {
         let candidates = program::candidates(spec.program());
         let composed = composed_env(spec);
+        let mut ready = self.notify.prepare(spec, composed, self.reaper.epoll())?;
+        let composed = ready.env.take();
         let rlimits: Vec<ResourceLimit> = spec
             .rlimits()
             .iter()
@@ -77,41 +111,71 @@ impl Host for Children {
                 hard: r.hard,
             })
             .collect();
+        let (plan, note) = self.units.plan(run, spec.containment())?;
         let request = SpawnRequest {
             candidates: &candidates,
             argv: spec.argv(),
             env: composed.as_deref().or(spec.env()),
+            pass_fd: ready
+                .pipe
+                .as_ref()
+                .map(|(pipe, n)| (pipe.write.as_fd(), *n)),
+            pid_var: ready.pid_var,
             cwd: spec.cwd(),
             uid: spec.uid(),
             gid: spec.gid(),
             rlimits: &rlimits,
+            cgroup_procs: plan.cgroup_procs(),
         };
+        let spawned = self.spawner.spawn(&request);
         let Spawned {
             pid,
             pidfd,
             stdout,
             stderr,
-        } = self.spawner.spawn(&request)?;
+        } = match spawned {
+            Ok(spawned) => spawned,
+            Err(errno) => {
+                plan.abandon();
+                return Err(errno);
+            }
+        };
+        let unit = plan.unit(pid);
+        let containment = unit.as_ref().map_or(Containment::None, |u| u.containment());
         let watched = self
             .reaper
-            .watch(run, pid, pidfd, spec.stops_process_group())
-            .and_then(|()| pipes::watch(self.shared.output_epoll(), run, &stdout, &stderr));
+            .watch(run, pid, pidfd, unit)
+            .and_then(|()| pipes::watch(self.shared.output_epoll(), run, &stdout, &stderr))
+            .and_then(|()| self.notify.spawned(run, pid, ready, self.reaper.epoll()));
         if let Err(errno) = watched {
             // Could not watch it: do not leave it behind.
-            self.reaper.discard(run);
+            if let Some(unit) = self.reaper.discard(run) {
+                self.units
+                    .reaped(run, unit, self.reaper.epoll(), Time::ZERO);
+            }
             return Err(errno);
         }
-        self.just_spawned = Some(RunPipes {
+        let pipes = RunPipes {
             run,
             name: name.clone(),
             stdout,
             stderr,
+            ready_line: match &spec.readiness().map(|r| &r.mode) {
+                Some(ReadyMode::Line(text)) => Some(text.clone()),
+                _ => None,
+            },
+        };
+        self.just_spawned = Some(JustSpawned {
+            pipes,
+            containment,
+            note,
         });
         Ok(pid)
     }
 
     fn signal(&mut self, run: RunId, signal: Signal) -> bool {
-        self.reaper.signal(run, signal)
+        // A run whose child is reaped may still have a unit draining.
+        self.reaper.signal(run, signal) || self.units.signal(run, signal.number())
     }
 
     fn event(&mut self, _event: Event) {
@@ -119,21 +183,33 @@ impl Host for Children {
     }
 
     fn report(&mut self, report: Report) {
+        if let Report::Exited { run, .. } = &report {
+            self.notify.forget(*run);
+        }
         let usage = match &report {
             Report::Exited { run, .. } => self.just_reaped.take().filter(|(r, _)| r == run),
             _ => None,
         };
-        let pipes = match &report {
-            Report::Started { run, .. } => self.just_spawned.take().filter(|p| p.run == *run),
+        let spawned = match &report {
+            Report::Started { run, .. } => self.just_spawned.take().filter(|s| s.pipes.run == *run),
             _ => None,
         };
-        let event = LifecycleEvent {
+        let mut event = LifecycleEvent {
             report,
             timestamp: SystemTime::now(),
             usage: usage.map(|(_, usage)| usage),
+            containment: None,
+            note: None,
         };
-        let message = match pipes {
-            Some(pipes) => Message::Started { pipes, event },
+        let message = match spawned {
+            Some(spawned) => {
+                event.containment = Some(spawned.containment);
+                event.note = spawned.note;
+                Message::Started {
+                    pipes: spawned.pipes,
+                    event,
+                }
+            }
             None => Message::Event(event),
         };
         self.outbox.push(message);

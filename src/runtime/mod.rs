@@ -10,6 +10,9 @@
 //!   splits output into lines and calls the registered callbacks ([`callbacks`]),
 //!   one at a time.
 //!
+//! In pull mode ([`pull`]) the callback thread queues lines and events as
+//! records for the host to take, instead of calling callbacks.
+//!
 //! Lifecycle events travel from the first to the second through one bounded
 //! channel ([`outbox`]), in order, each run's pipes with its STARTED event. The
 //! callback thread reads a pipe only when it can deliver its lines, so a child
@@ -21,16 +24,21 @@
 //! tokens); `callbacks` and `program`.
 
 mod callbacks;
+mod cgroup;
 mod delivery;
 mod event_loop;
 mod host;
 mod monitor;
+mod notify;
 mod outbox;
 mod pipes;
 mod program;
+mod pull;
 mod reaper;
 mod shared;
 mod token;
+mod units;
 
 pub use callbacks::{EventCallback, LifecycleEvent, LogCallback, Stream, Usage};
 pub use monitor::Monitor;
+pub use pull::{PullQueue, Record};

@@ -6,12 +6,14 @@ use super::delivery;
 use super::event_loop::{self, Engine, Inbox};
 use super::host::Children;
 use super::outbox;
+use super::pull::{PullQueue, Record};
 use super::reaper::Reaper;
 use super::shared::Shared;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
 use crate::error::{Error, Result};
 use crate::sys::{Epoll, Spawner};
-use std::sync::Arc;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 
 /// A process monitor: the seed's `ProcessMonitor`, running from creation.
@@ -24,6 +26,8 @@ pub struct Monitor {
     inbox: Arc<Inbox>,
     event_loop: Option<JoinHandle<()>>,
     callbacks: Option<JoinHandle<()>>,
+    /// Set once the monitor delivers by pull ([`Monitor::set_pull_delivery`]).
+    pull: OnceLock<Arc<PullQueue>>,
 }
 
 fn system(what: &'static str) -> impl Fn(i32) -> Error {
@@ -75,6 +79,7 @@ impl Monitor {
             inbox,
             event_loop: Some(event_loop),
             callbacks: Some(callbacks),
+            pull: OnceLock::new(),
         })
     }
 
@@ -82,14 +87,72 @@ impl Monitor {
     /// thread, no call of the previous callback is in progress once this returns.
     pub fn set_log_callback(&self, callback: Option<LogCallback>) -> Result<()> {
         self.check_alive()?;
-        self.shared.registry.set_log(callback);
-        Ok(())
+        match self.shared.registry.set_log(callback) {
+            true => Ok(()),
+            false => Err(pulling()),
+        }
     }
 
     /// Registers the lifecycle callback, with the same guarantee.
     pub fn set_event_callback(&self, callback: Option<EventCallback>) -> Result<()> {
         self.check_alive()?;
-        self.shared.registry.set_event(callback);
+        match self.shared.registry.set_event(callback) {
+            true => Ok(()),
+            false => Err(pulling()),
+        }
+    }
+
+    /// Pull delivery ([`super::pull`]), for good: the callbacks are removed (as
+    /// their setters remove them) and every later line and event waits as a
+    /// record for [`next_record`](Self::next_record). Idempotent.
+    pub fn set_pull_delivery(&self) -> Result<()> {
+        self.check_alive()?;
+        if self.pull.get().is_some() {
+            return Ok(());
+        }
+        let queue = Arc::new(PullQueue::new()?);
+        if self.pull.set(queue.clone()).is_ok() {
+            queue.install(&self.shared.registry);
+        }
+        Ok(())
+    }
+
+    /// Pull delivery: the descriptor readable exactly while a record waits.
+    pub fn pull_fd(&self) -> Result<BorrowedFd<'_>> {
+        Ok(self.pull_queue()?.fd())
+    }
+
+    /// Pull delivery: hands the next record to `f`; `None` when none waits now.
+    /// `Internal` once the monitor has failed and nothing waits any more. Calls
+    /// are serialised: `f` runs under the queue's lock.
+    pub fn next_record<R>(&self, f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
+        let taken = self.pull_queue()?.next(f);
+        if taken.is_none() {
+            self.check_alive()?;
+        }
+        Ok(taken)
+    }
+
+    fn pull_queue(&self) -> Result<&PullQueue> {
+        match self.pull.get() {
+            Some(queue) => Ok(queue),
+            None => Err(Error::state(
+                "the monitor delivers through callbacks: set pull delivery first",
+            )),
+        }
+    }
+
+    /// Begins what dropping the monitor does, without waiting: the service
+    /// stops, every child is stopped (TERM, KILL after the kill time), and once
+    /// all are reaped and their output delivered the threads end (in pull mode,
+    /// [`Record::End`] comes last). Calls that would start a process then fail
+    /// with `State`. Idempotent.
+    pub fn shut_down(&self) -> Result<()> {
+        self.check_alive()?;
+        // Refused only once the loop has ended: shut down already.
+        let _ = self
+            .inbox
+            .submit(Box::new(|engine| engine.begin_shutdown()));
         Ok(())
     }
 
@@ -149,6 +212,15 @@ impl Monitor {
         })
     }
 
+    /// Sets the directory under which CGROUP and AUTO processes get their
+    /// cgroups (checked: absolute, on cgroup v2, writable); what dead monitors
+    /// left under it is emptied and removed now.
+    pub fn set_cgroup_root(&self, root: &std::path::Path) -> Result<()> {
+        let root = root.to_owned();
+        self.inbox
+            .call(move |engine| engine.children.units.set_root(root))
+    }
+
     /// Sends `signo` to the running child, or with `whole_unit` to its whole
     /// process group: not a stop, not a restart. `State` when it is not running.
     pub fn signal_process(&self, name: &str, signo: i32, whole_unit: bool) -> Result<()> {
@@ -163,6 +235,16 @@ impl Monitor {
                     "{name:?} is not running: its child has exited"
                 )))
             }
+        })
+    }
+
+    /// The host's own health check failed: handled as a missed watchdog (the
+    /// child is stopped, its EXITED flagged WATCHDOG, restarted under its
+    /// policy). `State` when it is not running.
+    pub fn report_unhealthy(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.inbox.call(move |engine| {
+            engine.act(|sup, now, children| sup.report_unhealthy(&name, now, children))
         })
     }
 
@@ -213,6 +295,13 @@ impl Monitor {
             .call(|_engine| -> Result<()> { panic!("injected panic on the event loop") })
     }
 
+    /// Lets go of a monitor in the child of a fork, where its threads do not
+    /// exist: nothing is joined, signalled, closed or freed (the descriptors'
+    /// numbers may have been reused by the child; the threads' state is theirs).
+    pub fn abandon(self) {
+        std::mem::forget(self);
+    }
+
     fn configure(&self, change: impl FnOnce(&mut Settings) + Send + 'static) -> Result<()> {
         self.inbox.call(move |engine| {
             change(engine.sup.settings_mut());
@@ -232,8 +321,15 @@ impl Monitor {
     }
 }
 
+fn pulling() -> Error {
+    Error::state("the monitor delivers by pull: callbacks cannot be set")
+}
+
 impl Drop for Monitor {
     fn drop(&mut self) {
+        if let Some(queue) = self.pull.get() {
+            queue.close(); // nobody takes records any more
+        }
         let _ = self
             .inbox
             .submit(Box::new(|engine| engine.begin_shutdown()));

@@ -9,8 +9,9 @@
 
 use super::callbacks::{Registry, Stream};
 use super::token::Token;
-use crate::core::{LineSplitter, Name, RunId};
+use crate::core::{Line, LineSplitter, Name, RunId};
 use crate::sys::{self, Epoll, Interest, ReadOutcome};
+use memchr::memmem::Finder;
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -41,6 +42,8 @@ pub(crate) struct RunPipes {
     pub name: Name,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// LINE readiness: the text a line must hold.
+    pub ready_line: Option<Box<[u8]>>,
 }
 
 /// One run's pipes (boxed in the map: most of a table's slots are slack).
@@ -49,6 +52,9 @@ struct Run {
     /// None once closed.
     stdout: Option<Pipe>,
     stderr: Option<Pipe>,
+    /// LINE readiness, until a line matched; None for every other run, whose
+    /// lines then go out without a look.
+    ready_line: Option<Box<Finder<'static>>>,
 }
 
 impl Run {
@@ -81,6 +87,8 @@ pub(crate) struct Pipes {
     ready: VecDeque<(RunId, Stream)>,
     /// The one read buffer (capacity READ_SIZE).
     buffer: Vec<u8>,
+    /// Runs whose readiness line came, for the event loop.
+    matched: Vec<RunId>,
 }
 
 impl Pipes {
@@ -89,6 +97,7 @@ impl Pipes {
             runs: HashMap::new(),
             ready: VecDeque::new(),
             buffer: Vec::with_capacity(READ_SIZE),
+            matched: Vec::new(),
         }
     }
 
@@ -100,6 +109,7 @@ impl Pipes {
             name,
             stdout,
             stderr,
+            ready_line,
         } = new;
         let pipe = |fd| {
             Some(Pipe {
@@ -114,6 +124,7 @@ impl Pipes {
                 name,
                 stdout: pipe(stdout),
                 stderr: pipe(stderr),
+                ready_line: ready_line.map(|text| Box::new(Finder::new(&text[..]).into_owned())),
             }),
         );
         self.ready.push_back((run, Stream::Stdout));
@@ -133,6 +144,11 @@ impl Pipes {
                 self.ready.push_back((run, stream));
             }
         }
+    }
+
+    /// The runs whose readiness line came since the last call.
+    pub fn take_matched(&mut self) -> Vec<RunId> {
+        std::mem::take(&mut self.matched)
     }
 
     pub fn has_ready(&self) -> bool {
@@ -190,7 +206,11 @@ impl Pipes {
         let Some(entry) = self.runs.get_mut(&run) else {
             return false;
         };
-        let (name, pipe) = entry.named_pipe(stream);
+        let ready_line = &mut entry.ready_line;
+        let (name, pipe) = match stream {
+            Stream::Stdout => (&entry.name, &mut entry.stdout),
+            Stream::Stderr => (&entry.name, &mut entry.stderr),
+        };
         let Some(pipe) = pipe.as_mut() else {
             return false;
         };
@@ -199,7 +219,22 @@ impl Pipes {
             ReadOutcome::Data(_) => {
                 let splitter = pipe.pending.get_or_insert_with(Default::default);
                 let data = &mut self.buffer;
-                registry.deliver_lines(name, stream, |sink| splitter.feed(data, sink));
+                match ready_line {
+                    None => registry.deliver_lines(name, stream, |sink| splitter.feed(data, sink)),
+                    Some(finder) => {
+                        let mut matched = false;
+                        registry.deliver_lines(name, stream, |sink| {
+                            splitter.feed(data, |line: Line<'_>| {
+                                matched = matched || finder.find(line.bytes()).is_some();
+                                sink(line)
+                            })
+                        });
+                        if matched {
+                            *ready_line = None;
+                            self.matched.push(run);
+                        }
+                    }
+                }
                 // A flood keeps its splitter (most reads end mid-line); a quiet
                 // pipe whose lines are whole holds none.
                 if splitter.pending() == 0 {

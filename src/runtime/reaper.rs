@@ -4,6 +4,7 @@
 
 use super::callbacks::Usage;
 use super::token::Token;
+use super::units::Unit;
 use crate::core::{ExitStatus, RunId, Signal, Time};
 use crate::sys::{self, Epoll, Interest, Reaped};
 use std::collections::{HashMap, VecDeque};
@@ -19,25 +20,32 @@ struct Child {
     /// Its pid, which is also its process group's id.
     pid: i32,
     pidfd: OwnedFd,
-    /// Stopping it signals its whole process group.
-    stop_group: bool,
-    /// It has been signalled to stop: once it exits, what is left of its group
-    /// (if `stop_group`) is killed.
-    stopping: bool,
+    /// What a stop reaches, when more than the child (boxed: most have none).
+    unit: Option<Box<Unit>>,
     /// Its pidfd has fired: it is in `exited`, waiting to be reaped.
     exit_seen: bool,
 }
 
 impl Child {
-    /// Sends `signo` to the child, or to its process group; false if it is gone
-    /// (or already reaped: then its pid may no longer be its own).
+    /// Sends `signo` to the child's unit, or to the child alone when it has
+    /// none; false if nothing was sent.
     fn send(&self, signo: i32) -> bool {
-        if self.stop_group {
-            sys::send_group_signal(self.pid, signo) == Ok(true)
-        } else {
-            sys::send_signal(self.pidfd.as_fd(), signo) == Ok(true)
+        match &self.unit {
+            Some(unit) => unit.signal(signo),
+            None => sys::send_signal(self.pidfd.as_fd(), signo) == Ok(true),
         }
     }
+}
+
+/// A child just reaped.
+pub(crate) struct ReapedChild {
+    pub run: RunId,
+    pub status: ExitStatus,
+    /// When its exit was seen.
+    pub seen: Time,
+    /// What it used; unknown when someone else took its status.
+    pub usage: Option<Usage>,
+    pub unit: Option<Unit>,
 }
 
 pub(crate) struct Reaper {
@@ -77,7 +85,7 @@ impl Reaper {
         run: RunId,
         pid: i32,
         pidfd: OwnedFd,
-        stop_group: bool,
+        unit: Option<Unit>,
     ) -> Result<(), i32> {
         let watched = self.epoll.add(
             pidfd.as_fd(),
@@ -89,8 +97,7 @@ impl Reaper {
             Child {
                 pid,
                 pidfd,
-                stop_group,
-                stopping: false,
+                unit: unit.map(Box::new),
                 exit_seen: false,
             },
         );
@@ -98,13 +105,12 @@ impl Reaper {
     }
 
     /// Kills and reaps run `run`'s child, which could not be watched: it must
-    /// not be left behind. Only the child: its group is not its concern yet.
-    pub fn discard(&mut self, run: RunId) {
-        if let Some(mut child) = self.runs.remove(&run) {
-            child.stop_group = false;
-            child.send(libc::SIGKILL);
-            sys::reap_blocking(child.pidfd.as_fd());
-        }
+    /// not be left behind, nor its unit (it has started nothing yet).
+    pub fn discard(&mut self, run: RunId) -> Option<Unit> {
+        let child = self.runs.remove(&run)?;
+        let _ = sys::send_signal(child.pidfd.as_fd(), libc::SIGKILL);
+        sys::reap_blocking(child.pidfd.as_fd());
+        child.unit.map(|unit| *unit)
     }
 
     /// Notes that epoll reported `run`'s pidfd readable at `now`.
@@ -144,16 +150,12 @@ impl Reaper {
         });
     }
 
-    /// The next child to reap, with its status, when its exit was seen, and
-    /// what it used (unknown when someone else reaped it). `now` dates a retry
-    /// for a child that cannot be reaped yet.
-    pub fn reap_next(&mut self, now: Time) -> Option<(RunId, ExitStatus, Time, Option<Usage>)> {
+    /// The next child to reap: its run, how it ended, when its exit was seen,
+    /// what it used and its unit. `now` dates a retry for a child that cannot
+    /// be reaped yet.
+    pub fn reap_next(&mut self, now: Time) -> Option<ReapedChild> {
         while let Some((run, seen)) = self.exited.pop_front() {
             let child = self.runs.get(&run).expect("an exited child is watched");
-            if child.stop_group && child.stopping {
-                // Its group's id is still reserved by the unreaped child.
-                child.send(libc::SIGKILL);
-            }
             let usage = |u: sys::Usage| {
                 Some(Usage {
                     user_cpu: u.user_cpu,
@@ -182,8 +184,14 @@ impl Reaper {
                     continue;
                 }
             };
-            self.runs.remove(&run);
-            return Some((run, status, seen, usage));
+            let child = self.runs.remove(&run).expect("an exited child is watched");
+            return Some(ReapedChild {
+                run,
+                status,
+                seen,
+                usage,
+                unit: child.unit.map(|unit| *unit),
+            });
         }
         None
     }
@@ -191,12 +199,11 @@ impl Reaper {
     /// Signals a run's child that has not been reaped: false when nothing was
     /// sent, because it had exited (or is gone).
     pub fn signal(&mut self, run: RunId, signal: Signal) -> bool {
-        let Some(child) = self.runs.get_mut(&run) else {
+        let Some(child) = self.runs.get(&run) else {
             return false;
         };
-        child.stopping = true;
         // Exited but not reaped yet: a zombie would take the signal without
-        // effect (what is left of its group is killed when it is reaped).
+        // effect (what is left of its unit is stopped when it is reaped).
         if child.exit_seen || sys::has_exited(child.pidfd.as_fd()) {
             return false;
         }
@@ -214,7 +221,11 @@ impl Reaper {
             return false;
         }
         if whole_group {
-            sys::send_group_signal(child.pid, signo) == Ok(true)
+            match &child.unit {
+                Some(unit) => unit.signal(signo),
+                // Every child leads its own process group.
+                None => sys::send_group_signal(child.pid, signo) == Ok(true),
+            }
         } else {
             sys::send_signal(child.pidfd.as_fd(), signo) == Ok(true)
         }
@@ -225,6 +236,7 @@ impl Reaper {
     pub fn kill_all(&mut self) {
         for child in self.runs.values() {
             child.send(libc::SIGKILL);
+            let _ = sys::send_signal(child.pidfd.as_fd(), libc::SIGKILL);
             sys::reap_blocking(child.pidfd.as_fd());
         }
         self.runs.clear();

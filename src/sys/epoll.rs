@@ -11,6 +11,9 @@ pub enum Interest {
     /// Edge-triggered readability, reported once per change: pipes (the caller
     /// reads until `EAGAIN`) and pidfds (reported once, when the child exits).
     ReadableEdge,
+    /// Edge-triggered priority events: a cgroup's `cgroup.events`, which the
+    /// kernel marks when it changes.
+    PriorityEdge,
 }
 
 pub struct Epoll {
@@ -44,6 +47,7 @@ impl Epoll {
         let events = match interest {
             Interest::Readable => libc::EPOLLIN,
             Interest::ReadableEdge => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET,
+            Interest::PriorityEdge => libc::EPOLLPRI | libc::EPOLLET,
         };
         let mut event = libc::epoll_event {
             events: events as u32,

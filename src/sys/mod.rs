@@ -6,14 +6,22 @@
 pub mod bytes;
 mod epoll;
 mod eventfd;
+mod fork;
+mod fs;
 mod pipe;
 mod process;
+mod socket;
 mod spawn;
 
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
-pub use pipe::{read_append, ReadOutcome};
-pub use process::{has_exited, reap, reap_blocking, send_group_signal, send_signal, Reaped, Usage};
+pub use fork::current_pid;
+pub use fs::statfs_type;
+pub use pipe::{read_append, Pipe, ReadOutcome};
+pub use process::{
+    has_exited, reap, reap_blocking, send_group_signal, send_pid_signal, send_signal, Reaped, Usage,
+};
+pub use socket::{notify_socket, process_group, recv_with_pid, Datagram, NotifySocket};
 pub use spawn::{ResourceLimit, SpawnRequest, Spawned, Spawner};
 
 /// The calling thread's errno.

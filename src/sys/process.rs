@@ -40,6 +40,20 @@ pub fn send_group_signal(pgid: i32, signal: i32) -> Result<bool, i32> {
     }
 }
 
+/// Sends `signal` to the process `pid` (one listed in a cgroup of ours):
+/// `Ok(false)` if it is gone.
+pub fn send_pid_signal(pid: i32, signal: i32) -> Result<bool, i32> {
+    if pid <= 1 {
+        return Err(libc::EINVAL); // never kill(0), kill(-1) or init
+    }
+    // SAFETY: kill reads no memory.
+    match check(unsafe { libc::kill(pid, signal) }) {
+        Ok(_) => Ok(true),
+        Err(libc::ESRCH) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// How a reaped child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reaped {

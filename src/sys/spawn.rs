@@ -34,6 +34,13 @@ pub struct SpawnRequest<'a> {
     pub argv: &'a [CString],
     /// The environment; None: the host's.
     pub env: Option<&'a [CString]>,
+    /// A descriptor the child gets as this number (NOTIFY_FD): the one
+    /// descriptor above stderr that it has.
+    pub pass_fd: Option<(BorrowedFd<'a>, RawFd)>,
+    /// A variable added to the environment with the child's own pid as its
+    /// value (`WATCHDOG_PID`): the child writes it, as only it knows its pid
+    /// before exec.
+    pub pid_var: Option<&'a CStr>,
     /// The working directory; None: the host's.
     pub cwd: Option<&'a CStr>,
     pub uid: Option<u32>,
@@ -41,6 +48,10 @@ pub struct SpawnRequest<'a> {
     /// Resource limits set in the child before exec (and before it drops
     /// privileges, so root can raise a hard limit for an unprivileged child).
     pub rlimits: &'a [ResourceLimit],
+    /// A cgroup's `cgroup.procs`, open for writing: the child writes itself
+    /// into it before it runs any code of its own (before exec, while its
+    /// parent is suspended), so it cannot start a process outside the cgroup.
+    pub cgroup_procs: Option<BorrowedFd<'a>>,
 }
 
 /// One `setrlimit` for the child.
@@ -109,18 +120,63 @@ struct ExecArrays<'a> {
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
     envp: Option<Vec<*const libc::c_char>>,
+    /// `NAME=` and room for the child's pid, when the request has a `pid_var`.
+    pid_entry: Option<PidEntry>,
     strings: PhantomData<&'a CString>,
+}
+
+/// An environment entry `NAME=` followed by room for a pid and its NUL, which
+/// the child fills in.
+struct PidEntry {
+    /// Owns the bytes; never touched again once `digits` is taken from it.
+    _bytes: Vec<u8>,
+    /// Where the pid's digits go (room for 11 bytes and the NUL).
+    digits: *mut u8,
 }
 
 impl<'a> ExecArrays<'a> {
     fn new(request: &SpawnRequest<'a>) -> ExecArrays<'a> {
+        let mut envp = request.env.map(null_terminated);
+        let pid_entry = request.pid_var.map(|var| {
+            let mut bytes = var.to_bytes().to_vec();
+            bytes.push(b'=');
+            let at = bytes.len();
+            bytes.resize(at + 12, 0);
+            // One raw pointer for both the child's write and execve's read.
+            let start = bytes.as_mut_ptr();
+            // SAFETY: `at` is within the vector, which is never resized again.
+            let digits = unsafe { start.add(at) };
+            let envp = envp.get_or_insert_with(host_environment);
+            envp.insert(envp.len() - 1, start.cast_const().cast());
+            PidEntry {
+                _bytes: bytes,
+                digits,
+            }
+        });
         ExecArrays {
             candidates: null_terminated(request.candidates),
             argv: null_terminated(request.argv),
-            envp: request.env.map(null_terminated),
+            envp,
+            pid_entry,
             strings: PhantomData,
         }
     }
+}
+
+/// The host's environment as a NULL-terminated array of its entries.
+fn host_environment() -> Vec<*const libc::c_char> {
+    let mut entries = Vec::new();
+    // SAFETY: `environ` is the host's NULL-terminated environment array, read
+    // as posix_spawn's callers read it (see `ChildContext::new`).
+    unsafe {
+        let mut entry = environ.cast_const();
+        while !entry.is_null() && !(*entry).is_null() {
+            entries.push((*entry).cast_const());
+            entry = entry.add(1);
+        }
+    }
+    entries.push(ptr::null());
+    entries
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -142,11 +198,18 @@ struct ChildContext<'a> {
     candidates: *const *const libc::c_char,
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
+    /// A descriptor to pass and the number the child gets it as, or -1s.
+    pass_fd: RawFd,
+    pass_fd_as: RawFd,
+    /// Where the child writes its pid (in an entry of `envp`), or NULL.
+    pid_digits: *mut u8,
     cwd: *const libc::c_char,
     uid: i64,
     gid: i64,
     rlimits: *const ResourceLimit,
     n_rlimits: usize,
+    /// `cgroup.procs` to join, or -1.
+    cgroup_procs: RawFd,
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
@@ -174,11 +237,18 @@ impl<'a> ChildContext<'a> {
                 // setenv concurrently is a data race for them as for us.)
                 None => unsafe { environ.cast_const().cast() },
             },
+            pass_fd: request.pass_fd.map_or(-1, |(fd, _)| fd.as_raw_fd()),
+            pass_fd_as: request.pass_fd.map_or(-1, |(_, number)| number),
+            pid_digits: arrays
+                .pid_entry
+                .as_ref()
+                .map_or(ptr::null_mut(), |entry| entry.digits),
             cwd: request.cwd.map_or(ptr::null(), CStr::as_ptr),
             uid: request.uid.map_or(-1, i64::from),
             gid: request.gid.map_or(-1, i64::from),
             rlimits: request.rlimits.as_ptr(),
             n_rlimits: request.rlimits.len(),
+            cgroup_procs: request.cgroup_procs.map_or(-1, |fd| fd.as_raw_fd()),
             stdin: stdin.as_raw_fd(),
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
@@ -337,8 +407,11 @@ unsafe fn setup_child(c: &ChildContext<'_>) -> Result<(), i32> {
     // SAFETY: setpgid on ourselves. Its own process group: a terminal's ^C
     // reaches the monitor, not the child.
     libc::setpgid(0, 0);
+    join_cgroup(c)?;
     redirect_stdio(c)?;
-    close_inherited();
+    pass_fd(c)?;
+    write_own_pid(c);
+    close_inherited(c.pass_fd_as);
     set_rlimits(c)?;
     drop_privileges(c)?;
     // SAFETY: `cwd` is NULL or a NUL-terminated string the parent keeps alive.
@@ -371,6 +444,22 @@ unsafe fn reset_signal_dispositions() {
     }
 }
 
+/// Into the run's cgroup, if it has one: writing "0" to `cgroup.procs` moves
+/// the writer.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with a descriptor the parent keeps open.
+unsafe fn join_cgroup(c: &ChildContext<'_>) -> Result<(), i32> {
+    if c.cgroup_procs < 0 {
+        return Ok(());
+    }
+    // SAFETY: writes one byte from a static buffer to a descriptor the parent holds open.
+    if libc::write(c.cgroup_procs, c"0".as_ptr().cast(), 1) == -1 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
 /// stdin from `/dev/null`, stdout and stderr to our pipes.
 ///
 /// # Safety
@@ -386,16 +475,75 @@ unsafe fn redirect_stdio(c: &ChildContext<'_>) -> Result<(), i32> {
     Ok(())
 }
 
-/// No descriptor of the host leaks in.
+/// The descriptor to pass, as its number (after stdio: that number may have
+/// been a source of stdio's), without close-on-exec.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with a descriptor the parent keeps open.
+unsafe fn pass_fd(c: &ChildContext<'_>) -> Result<(), i32> {
+    if c.pass_fd < 0 {
+        return Ok(());
+    }
+    // SAFETY: dup2 and fcntl on descriptors of this process; the target is
+    // above stderr, so no stdio is clobbered.
+    if c.pass_fd == c.pass_fd_as {
+        if libc::fcntl(c.pass_fd_as, libc::F_SETFD, 0) == -1 {
+            return Err(errno());
+        }
+    } else if libc::dup2(c.pass_fd, c.pass_fd_as) == -1 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// The child's pid, in decimal, into the environment entry that waits for it.
+///
+/// # Safety
+/// Only in the CLONE_VM child, with the parent's live entry (12 bytes of room).
+unsafe fn write_own_pid(c: &ChildContext<'_>) {
+    if c.pid_digits.is_null() {
+        return;
+    }
+    // SAFETY: getpid reads no memory; in the child it is the child's pid.
+    let mut pid = libc::syscall(libc::SYS_getpid) as u32;
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (pid % 10) as u8;
+        n += 1;
+        pid /= 10;
+        if pid == 0 {
+            break;
+        }
+    }
+    for i in 0..n {
+        // SAFETY: at most 10 digits and the NUL fit in the entry's 12 bytes.
+        *c.pid_digits.add(i) = digits[n - 1 - i];
+    }
+    *c.pid_digits.add(n) = 0;
+}
+
+/// No descriptor of the host leaks in: every one from 3 up is closed but
+/// `keep` (the passed descriptor, or -1).
 ///
 /// # Safety
 /// Only in the CLONE_VM child: the descriptor table is its own (no CLONE_FILES).
-unsafe fn close_inherited() {
-    // SAFETY: closes this process's descriptors from 3 up; none is in use by
-    // Rust code here.
-    if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) == -1 {
-        for fd in 3..65536 {
-            libc::close(fd);
+unsafe fn close_inherited(keep: RawFd) {
+    let ranges = if keep >= 3 {
+        [(3, keep as u32 - 1), (keep as u32 + 1, u32::MAX)]
+    } else {
+        [(3, u32::MAX), (1, 0)]
+    };
+    for (first, last) in ranges {
+        if first > last {
+            continue;
+        }
+        // SAFETY: closes this process's descriptors in the range; none is in use
+        // by Rust code here.
+        if libc::syscall(libc::SYS_close_range, first, last, 0u32) == -1 {
+            for fd in first..last.min(65535) + 1 {
+                libc::close(fd as RawFd);
+            }
         }
     }
 }

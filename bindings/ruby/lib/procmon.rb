@@ -69,6 +69,7 @@ end
 require_relative "procmon/version"
 require_relative "procmon/native"
 require_relative "procmon/monitor"
+require_relative "procmon/readiness"
 
 module Procmon
   # The library's version, e.g. "0.1.0".

@@ -6,7 +6,10 @@ module Procmon
   # lifecycle events to blocks. It runs (the service is started) from creation.
   #
   # Callback blocks (#on_line, #on_event) run on a Ruby thread of their own,
-  # one at a time, never on the thread that registered them. They may call any
+  # one at a time, never on the thread that registered them: the monitor
+  # delivers by pull (procmon_set_delivery), and that thread waits on the
+  # library's descriptor (an IO) and takes each line and event with
+  # procmon_next, so no Ruby code ever runs on a C thread. They may call any
   # method of the Monitor, #close included (a close from a callback completes
   # in the background). An exception raised by a block never reaches C: the
   # first one is kept and raised, as a CallbackError whose #cause it is, from
@@ -15,17 +18,27 @@ module Procmon
   # A Monitor must be closed (#close, or use Monitor.open with a block); until
   # then it is kept alive even without references, and Ruby closes the monitors
   # still open when it exits.
+  #
+  # After a fork, the child's copy of a Monitor is closed at once by #close (or
+  # at exit) without touching the parent's children; any other call on it raises
+  # StateError. The parent's Monitor is unaffected.
   class Monitor
     STREAMS = { 1 => :stdout, 2 => :stderr }.freeze
     KINDS = { 1 => :started, 2 => :exited, 3 => :spawn_failed, 4 => :restart_scheduled,
               5 => :killed }.freeze
     STATES = { 0 => :stopped, 1 => :running, 2 => :stopping, 3 => :backoff }.freeze
+    DELIVERY_PULL = 1
+    ERR_AGAIN = -7
+    RECORD_LINE = 1
+    RECORD_EVENT = 2
+    RECORD_END = 3
     SETTINGS = { threshold: :procmon_set_threshold, kill_time: :procmon_set_kill_time,
                  min_restart_delay: :procmon_set_min_restart_delay,
                  max_restart_delay: :procmon_set_max_restart_delay }.freeze
     DEFAULTS = { threshold: 1.0, kill_time: 5.0, min_restart_delay: 1.0,
                  max_restart_delay: 3600.0 }.freeze
-    private_constant :STREAMS, :KINDS, :STATES, :SETTINGS, :DEFAULTS
+    private_constant :STREAMS, :KINDS, :STATES, :SETTINGS, :DEFAULTS, :DELIVERY_PULL, :ERR_AGAIN,
+                     :RECORD_LINE, :RECORD_EVENT, :RECORD_END
 
     # Open monitors (so that C never calls the callbacks of a collected object)
     # and the threads finishing a close requested from a callback.
@@ -89,23 +102,26 @@ module Procmon
       @event_handler = nil
       @callback_error = nil
       @muted = false
+      @lines_muted = false
+      @stop_pump = false
       @settings = DEFAULTS.dup
-      # The trampolines stay registered (and referenced) until #close has
-      # freed the monitor; blocks are swapped on the Ruby side.
-      @log_fn = FFI::Function.new(:void, %i[pointer pointer int pointer size_t]) do |_, name, stream, line, len|
-        deliver_line(name, stream, line, len)
-      end
-      @event_fn = FFI::Function.new(:void, %i[pointer pointer]) do |_, event|
-        deliver_event(event)
-      end
+      # Held by the pump while a block runs, so that replacing a handler from
+      # another thread waits for the call in progress.
+      @dispatch = Mutex.new
+      @owner = Process.pid
       ptr = Native.procmon_new
       raise Procmon.error_for(-5) if ptr.null?
 
       @ptr = ptr
       self.class.send(:track, self)
       begin
-        check(Native.procmon_set_log_callback(ptr, @log_fn, nil))
-        check(Native.procmon_set_event_callback(ptr, @event_fn, nil))
+        check(Native.procmon_set_delivery(ptr, DELIVERY_PULL))
+        fd = Native.procmon_poll_fd(ptr)
+        check(fd) if fd.negative?
+        @records = IO.for_fd(fd, autoclose: false) # the library's descriptor
+        @wake, @waker = IO.pipe # stops the pump when it must not wait for END
+        @pump = Thread.new { pump(ptr) }
+        @pump.name = "procmon-pump" if @pump.respond_to?(:name=)
         settings.each { |key, value| set(key, value) }
       rescue Exception # rubocop:disable Lint/RescueException
         close_quietly
@@ -278,22 +294,62 @@ module Procmon
       end
       return if ptr.nil?
 
-      if in_own_callback?
-        # procmon_free would wait for this very callback to return.
+      if Process.pid != @owner
+        # A forked child's copy: its pump thread does not exist here, and
+        # procmon_free only lets go of the copy (the parent's children are
+        # the parent's).
+        Native.procmon_free(ptr)
+        self.class.send(:untrack, self)
+      elsif in_own_callback?
+        # On the pump thread: no block runs after this one; the pump stops
+        # when it returns, and the cleanup finishes in the background.
         @muted = true
-        self.class.send(:closer, Thread.new { free(ptr, drain: false) })
+        stop_pump
+        Native.procmon_shutdown(ptr)
+        self.class.send(:closer, Thread.new { free(ptr) })
       else
-        free(ptr, drain: drain)
+        # drain: false mutes the lines from now on; events still come.
+        @lines_muted = true unless drain
+        # The children are stopped; the pump takes the last records up to END.
+        stop_pump unless Native.procmon_shutdown(ptr).zero?
+        free(ptr)
       end
     end
 
-    def free(ptr, drain:)
-      # Waits for a line callback in progress; later lines are dropped in C.
-      Native.procmon_set_log_callback(ptr, nil, nil) unless drain
+    def free(ptr)
+      @pump&.join
+      # The pump has stopped: nothing calls procmon_next any more.
       Native.procmon_free(ptr)
-      # No callback runs any more: the trampolines may go.
-      @log_fn = @event_fn = nil
+      [@wake, @waker].each { |io| io&.close unless io&.closed? }
       self.class.send(:untrack, self)
+    end
+
+    def stop_pump
+      @stop_pump = true
+      @waker&.write_nonblock(".", exception: false)
+    end
+
+    # The pump thread: waits on the library's descriptor and runs the blocks
+    # for each record, until END (after procmon_shutdown) or #stop_pump.
+    def pump(ptr)
+      out = FFI::MemoryPointer.new(:pointer)
+      until @stop_pump
+        IO.select([@records, @wake])
+        loop do
+          break if @stop_pump
+
+          code = Native.procmon_next(ptr, out)
+          break if code == ERR_AGAIN
+          return unless code.zero? # the monitor failed: nothing more comes
+
+          record = Native::Record.new(out.read_pointer)
+          case record[:kind]
+          when RECORD_LINE then deliver_line(record)
+          when RECORD_EVENT then deliver_event(record[:event])
+          when RECORD_END then return
+          end
+        end
+      end
     end
 
     def set(key, seconds)
@@ -304,14 +360,10 @@ module Procmon
 
     def replace_handler(ivar, block)
       raise_callback_error unless in_own_callback?
-      pm = live_pointer
+      live_pointer
       instance_variable_set(ivar, block)
-      unless in_own_callback?
-        # Re-registering the same trampoline waits for a call in progress.
-        function = ivar == :@line_handler ? @log_fn : @event_fn
-        setter = ivar == :@line_handler ? :procmon_set_log_callback : :procmon_set_event_callback
-        check(Native.send(setter, pm, function, nil))
-      end
+      # Waits for a block in progress on the pump thread.
+      @dispatch.synchronize { nil } unless in_own_callback?
       self
     end
 
@@ -358,21 +410,26 @@ module Procmon
       @lock.synchronize { @callback_error ||= [kind, e] }
     end
 
-    def deliver_line(name, stream, line, len)
-      handler = @line_handler
-      return if handler.nil? || @muted
+    def deliver_line(record)
+      @dispatch.synchronize do
+        handler = @line_handler
+        next if handler.nil? || @muted || @lines_muted
 
-      run_callback(:line) do
-        handler.call(-name.read_string.force_encoding(Encoding::UTF_8),
-                     STREAMS.fetch(stream, stream), line.get_bytes(0, len))
+        stream = record[:stream]
+        run_callback(:line) do
+          handler.call(-record[:name].read_string.force_encoding(Encoding::UTF_8),
+                       STREAMS.fetch(stream, stream), record[:line].get_bytes(0, record[:len]))
+        end
       end
     end
 
     def deliver_event(pointer)
-      handler = @event_handler
-      return if handler.nil? || @muted
+      @dispatch.synchronize do
+        handler = @event_handler
+        next if handler.nil? || @muted
 
-      run_callback(:event) { handler.call(convert_event(Native::Event.new(pointer))) }
+        run_callback(:event) { handler.call(convert_event(Native::Event.new(pointer))) }
+      end
     end
 
     def convert_event(raw)

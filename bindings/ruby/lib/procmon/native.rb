@@ -58,6 +58,16 @@ module Procmon
              :delay, :double
     end
 
+    # procmon_record_t (pull delivery; the library owns it)
+    class Record < FFI::Struct
+      layout :kind, :int,
+             :name, :pointer,
+             :stream, :int,
+             :line, :pointer,
+             :len, :size_t,
+             :event, :pointer
+    end
+
     # procmon_process_info_t
     class ProcessInfo < FFI::Struct
       layout :state, :int,
@@ -95,6 +105,11 @@ module Procmon
     attach_function :procmon_process_pid, %i[pointer string pointer], :int, WAITS
     attach_function :procmon_process_info, %i[pointer string pointer], :int, WAITS
     attach_function :procmon_describe, [:pointer], :pointer, WAITS
+    # Pull delivery: none of these waits (procmon_next never blocks).
+    attach_function :procmon_set_delivery, %i[pointer int], :int, WAITS
+    attach_function :procmon_poll_fd, [:pointer], :int
+    attach_function :procmon_next, %i[pointer pointer], :int
+    attach_function :procmon_shutdown, [:pointer], :int
     attach_function :procmon_string_free, [:pointer], :void
     attach_function :procmon_strerror, [:int], :string
     attach_function :procmon_last_error, [], :string

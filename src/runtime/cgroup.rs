@@ -1,0 +1,303 @@
+//! cgroup v2 for containment: finding the hierarchy this process lives in,
+//! the root under which a monitor makes a directory of its own, one cgroup per
+//! run, and the cleanup of what a monitor that died left under that root.
+//!
+//! Layout: `<root>/m<pid>.<start>.<n>/r<run>`: `<pid>` and `<start>` (its start
+//! time in clock ticks since boot, from `/proc/<pid>/stat`) name the monitor's
+//! process, so another monitor can tell a live owner from a dead one whose pid
+//! was reused; `<n>` tells apart the monitors of one process.
+//!
+//! The default root is `procmon` under this process's own cgroup, found from
+//! `/proc/self/cgroup` (its `0::` line) and `/proc/self/mountinfo` (the cgroup2
+//! mount): no path is assumed. Nothing here needs a controller; creating a child
+//! cgroup and moving a process into it does not.
+
+use crate::error::{Error, Result};
+use std::fs;
+use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The errno of an I/O error (EIO when it has none).
+fn errno(error: &std::io::Error) -> i32 {
+    error.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// The default root: `procmon` under this process's cgroup on the cgroup2 mount.
+pub fn default_root() -> Result<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Error::system("reading /proc/self/cgroup", errno(&e)))?;
+    let path = own
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .ok_or_else(|| Error::state("no cgroup v2: /proc/self/cgroup has no 0:: line"))?;
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::system("reading /proc/self/mountinfo", errno(&e)))?;
+    let (mount, mount_root) = cgroup2_mount(&mountinfo)
+        .ok_or_else(|| Error::state("no cgroup v2: no cgroup2 file system is mounted"))?;
+    // The mount shows the hierarchy from `mount_root` on (a container's view).
+    let relative = Path::new(path)
+        .strip_prefix(&mount_root)
+        .unwrap_or(Path::new(path).strip_prefix("/").unwrap_or(Path::new(path)));
+    Ok(mount.join(relative).join("procmon"))
+}
+
+/// The mount point and root of the first cgroup2 mount in a mountinfo text.
+fn cgroup2_mount(mountinfo: &str) -> Option<(PathBuf, PathBuf)> {
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split(' ').next()? != "cgroup2" {
+            return None;
+        }
+        let fields: Vec<&str> = left.split(' ').collect();
+        let unescape = |s: &str| s.replace("\\040", " ");
+        Some((
+            PathBuf::from(unescape(fields.get(4)?)),
+            PathBuf::from(unescape(fields.get(3)?)),
+        ))
+    })
+}
+
+/// Whether `path` is on a cgroup2 file system.
+fn on_cgroup2(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    crate::sys::statfs_type(&c_path) == Ok(CGROUP2_SUPER_MAGIC)
+}
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// Checks that `root` can serve as a root: absolute, on cgroup v2, and a
+/// directory this process can make cgroups in (made if missing, when its
+/// parent is a cgroup). The error says which of these fails.
+pub fn check_root(root: &Path) -> Result<()> {
+    if !root.is_absolute() {
+        return Err(Error::invalid(format!(
+            "the cgroup root {root:?} is not an absolute path"
+        )));
+    }
+    if !root.exists() {
+        let parent = root.parent().unwrap_or(root);
+        if !parent.is_dir() || !on_cgroup2(parent) {
+            return Err(Error::invalid(format!(
+                "the cgroup root {root:?} does not exist (nor is its parent a cgroup v2 directory)"
+            )));
+        }
+        if let Err(e) = fs::create_dir(root) {
+            if e.kind() != IoKind::AlreadyExists {
+                return Err(Error::invalid(format!(
+                    "the cgroup root {root:?} cannot be made: {e}"
+                )));
+            }
+        }
+    }
+    if !on_cgroup2(root) {
+        return Err(Error::invalid(format!(
+            "the cgroup root {root:?} is not on a cgroup v2 file system"
+        )));
+    }
+    // Writable: a directory can be made in it (as a cgroup is).
+    let probe = root.join(format!(".probe-{}", std::process::id()));
+    match fs::create_dir(&probe) {
+        Ok(()) => {
+            let _ = fs::remove_dir(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == IoKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::invalid(format!(
+            "the cgroup root {root:?} is not writable: {e}"
+        ))),
+    }
+}
+
+/// This process's start time, in clock ticks since boot (`/proc/<pid>/stat`,
+/// field 22): with the pid, it names a process for good.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command may hold spaces and parentheses: count from the last ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// The directory a monitor makes its runs' cgroups in.
+pub struct MonitorDir {
+    path: PathBuf,
+}
+
+static MONITORS: AtomicU64 = AtomicU64::new(0);
+
+impl MonitorDir {
+    /// Makes this monitor's directory under `root` (checked already), after
+    /// emptying and removing what dead monitors left there.
+    pub fn create(root: &Path) -> Result<MonitorDir, i32> {
+        remove_stale(root);
+        let pid = std::process::id();
+        let start = start_time(pid).unwrap_or(0);
+        let n = MONITORS.fetch_add(1, Ordering::Relaxed);
+        let path = root.join(format!("m{pid}.{start}.{n}"));
+        fs::create_dir(&path).map_err(|e| errno(&e))?;
+        Ok(MonitorDir { path })
+    }
+
+    /// Makes run `run`'s cgroup, and opens its `cgroup.procs` for the child
+    /// to write itself into (closed after the spawn: no descriptor per child).
+    pub fn make_run(&self, run: u64) -> Result<(Cgroup, fs::File), i32> {
+        let path = self.path.join(format!("r{run}"));
+        match fs::create_dir(&path) {
+            Ok(()) => {}
+            // Left by a spawn that failed after making it: empty, reuse it.
+            Err(e) if e.kind() == IoKind::AlreadyExists => {}
+            Err(e) => return Err(errno(&e)),
+        }
+        let procs = fs::OpenOptions::new()
+            .write(true)
+            .open(path.join("cgroup.procs"))
+            .map_err(|e| errno(&e));
+        match procs {
+            Ok(procs) => Ok((Cgroup { path }, procs)),
+            Err(errno) => {
+                let _ = fs::remove_dir(&path);
+                Err(errno)
+            }
+        }
+    }
+}
+
+impl Drop for MonitorDir {
+    fn drop(&mut self) {
+        // Every run's cgroup is gone by now (procmon_free waits for the units).
+        for entry in fs::read_dir(&self.path).into_iter().flatten().flatten() {
+            empty_and_remove(&entry.path());
+        }
+        let _ = fs::remove_dir(&self.path);
+    }
+}
+
+/// A run's cgroup, by its directory.
+pub struct Cgroup {
+    path: PathBuf,
+}
+
+impl Cgroup {
+    /// Whether a process is left in it (`populated` of `cgroup.events`).
+    pub fn populated(&self) -> bool {
+        populated(&self.path)
+    }
+
+    /// `cgroup.events`, to watch for the change to empty (POLLPRI).
+    pub fn events(&self) -> std::io::Result<fs::File> {
+        fs::File::open(self.path.join("cgroup.events"))
+    }
+
+    /// Sends `signo` to every process in it; KILL through `cgroup.kill`, which
+    /// reaches every one at once, forks in flight included. True if any was sent.
+    pub fn signal(&self, signo: i32) -> bool {
+        signal_cgroup(&self.path, signo)
+    }
+
+    /// Removes the (empty) cgroup.
+    pub fn remove(self) {
+        let _ = fs::remove_dir(&self.path);
+    }
+}
+
+fn populated(dir: &Path) -> bool {
+    let Ok(mut file) = fs::File::open(dir.join("cgroup.events")) else {
+        return false; // gone
+    };
+    populated_of(&mut file)
+}
+
+/// Reads `populated` from an open `cgroup.events` (from its start).
+pub fn populated_of(file: &mut fs::File) -> bool {
+    let mut text = String::new();
+    if file.seek(SeekFrom::Start(0)).is_err() || file.read_to_string(&mut text).is_err() {
+        return false;
+    }
+    text.lines().any(|line| line == "populated 1")
+}
+
+fn signal_cgroup(dir: &Path, signo: i32) -> bool {
+    if signo == libc::SIGKILL && fs::write(dir.join("cgroup.kill"), "1").is_ok() {
+        return true;
+    }
+    let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) else {
+        return false;
+    };
+    let mut sent = false;
+    for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        sent |= crate::sys::send_pid_signal(pid, signo) == Ok(true);
+    }
+    sent
+}
+
+/// KILLs what is in `dir`, waits (a bounded time) for it to empty, removes it.
+fn empty_and_remove(dir: &Path) {
+    if populated(dir) {
+        signal_cgroup(dir, libc::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while populated(dir) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+/// Empties and removes the directories under `root` of monitors whose process
+/// is gone (a monitor SIGKILLed with children alive).
+fn remove_stale(root: &Path) {
+    for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name.to_str().and_then(parse_monitor_dir) else {
+            continue;
+        };
+        if start_time(owner.0) == Some(owner.1) {
+            continue; // alive
+        }
+        let dir = entry.path();
+        for run in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if run.path().is_dir() {
+                empty_and_remove(&run.path());
+            }
+        }
+        let _ = fs::remove_dir(&dir);
+    }
+}
+
+/// `m<pid>.<start>.<n>` → (pid, start).
+fn parse_monitor_dir(name: &str) -> Option<(u32, u64)> {
+    let mut parts = name.strip_prefix('m')?.split('.');
+    let pid = parts.next()?.parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    Some((pid, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_cgroup2_mount_among_v1_ones() {
+        let mountinfo = "\
+25 30 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+26 25 0:24 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+27 25 0:25 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+";
+        let (mount, root) = cgroup2_mount(mountinfo).unwrap();
+        assert_eq!(mount, Path::new("/sys/fs/cgroup/unified"));
+        assert_eq!(root, Path::new("/"));
+        assert_eq!(cgroup2_mount("1 2 0:1 / / rw - ext4 /dev/x rw\n"), None);
+    }
+
+    #[test]
+    fn monitor_dir_names() {
+        assert_eq!(parse_monitor_dir("m12.345.0"), Some((12, 345)));
+        assert_eq!(parse_monitor_dir("m12.345"), None);
+        assert_eq!(parse_monitor_dir("r3"), None);
+        assert!(start_time(std::process::id()).is_some());
+    }
+}

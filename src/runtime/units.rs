@@ -1,0 +1,319 @@
+//! Containment units: what a run's stop signal reaches, and what must be empty
+//! before the run's process restarts. A unit is the child's process group
+//! (GROUP: the child leads its own) or a cgroup of its own (CGROUP: nothing it
+//! starts can leave it). While a run's child lives the [`Reaper`](super::reaper)
+//! holds its unit; once the child is reaped, a unit that still has processes is
+//! *draining* here until it is empty: a cgroup's `cgroup.events` is watched in
+//! the loop's epoll set (no polling), a process group is polled every
+//! [`GROUP_POLL`] while one drains (the kernel says nothing when a group empties).
+
+use super::cgroup::{self, Cgroup, MonitorDir};
+use super::token::Token;
+use crate::core::{Containment, RunId, Time};
+use crate::error::Result;
+use crate::sys::{self, Epoll, Interest};
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How often a draining process group is checked for emptiness.
+const GROUP_POLL: Time = Time::from_millis(20);
+
+/// A run's unit.
+pub(crate) enum Unit {
+    /// The process group this pid leads.
+    Group(i32),
+    Cgroup(Cgroup),
+}
+
+impl Unit {
+    /// Sends `signo` to every process of the unit; true if any was sent.
+    pub fn signal(&self, signo: i32) -> bool {
+        match self {
+            Unit::Group(pgid) => sys::send_group_signal(*pgid, signo) == Ok(true),
+            Unit::Cgroup(cgroup) => cgroup.signal(signo),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            // Signal 0 checks for existence: ESRCH once no process has the
+            // group. Zombies still have it until their reaper (init, for
+            // orphans) collects them, so a group of zombies counts as empty.
+            Unit::Group(pgid) => {
+                sys::send_group_signal(*pgid, 0) != Ok(true) || !group_has_live_member(*pgid)
+            }
+            Unit::Cgroup(cgroup) => !cgroup.populated(),
+        }
+    }
+
+    /// The mode it gives its run.
+    pub fn containment(&self) -> Containment {
+        match self {
+            Unit::Group(_) => Containment::Group,
+            Unit::Cgroup(_) => Containment::Cgroup,
+        }
+    }
+
+    /// Removes what the unit leaves behind once empty (a cgroup's directory).
+    fn remove(self) {
+        if let Unit::Cgroup(cgroup) = self {
+            cgroup.remove();
+        }
+    }
+}
+
+/// Whether a process other than a zombie is in process group `pgid`: a scan of
+/// /proc, made only while a group drains.
+fn group_has_live_member(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    dir.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // After the command's last ')': state, ppid, pgrp.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut fields = after.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+        group == Some(pgid) && !matches!(state, Some("Z") | Some("X"))
+    })
+}
+
+/// What a spawn is to be contained by, decided before it.
+pub(crate) enum Plan {
+    /// Only the child (the seed).
+    Alone,
+    /// Its own process group.
+    Group,
+    /// This cgroup, which the child joins before it execs by writing itself
+    /// into its `cgroup.procs` (the file).
+    Cgroup(Cgroup, File),
+}
+
+impl Plan {
+    /// The unit of the child `pid` spawned under this plan.
+    pub fn unit(self, pid: i32) -> Option<Unit> {
+        match self {
+            Plan::Alone => None,
+            Plan::Group => Some(Unit::Group(pid)),
+            Plan::Cgroup(cgroup, _) => Some(Unit::Cgroup(cgroup)),
+        }
+    }
+
+    /// The `cgroup.procs` the child is to join, if any.
+    pub fn cgroup_procs(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match self {
+            Plan::Cgroup(_, procs) => Some(procs.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// The spawn failed: removes what the plan made.
+    pub fn abandon(self) {
+        if let Plan::Cgroup(cgroup, _) = self {
+            cgroup.remove();
+        }
+    }
+}
+
+struct Draining {
+    unit: Unit,
+    /// A cgroup's `cgroup.events`, registered in the loop's epoll set.
+    _events: Option<File>,
+}
+
+/// The monitor's units: where cgroups are made, and the draining ones.
+pub(crate) struct Units {
+    /// The root set by the host, if any (else [`cgroup::default_root`]).
+    root: Option<PathBuf>,
+    /// This monitor's directory of cgroups, made at the first cgroup, or why
+    /// none can be made.
+    dir: Option<std::result::Result<MonitorDir, (i32, Arc<str>)>>,
+    /// Said once: why AUTO fell back to a process group.
+    fallback_said: bool,
+    draining: HashMap<RunId, Draining>,
+    /// Draining runs whose unit is a process group, to poll.
+    groups: usize,
+    next_group_poll: Option<Time>,
+}
+
+impl Units {
+    pub fn new() -> Units {
+        Units {
+            root: None,
+            dir: None,
+            fallback_said: false,
+            draining: HashMap::new(),
+            groups: 0,
+            next_group_poll: None,
+        }
+    }
+
+    /// Sets the root under which cgroups are made (checked), from the next
+    /// cgroup on; what dead monitors left under it is removed now.
+    pub fn set_root(&mut self, root: PathBuf) -> Result<()> {
+        cgroup::check_root(&root)?;
+        let dir = MonitorDir::create(&root).map_err(|e| {
+            crate::error::Error::system(&format!("making a cgroup under {root:?}"), e)
+        })?;
+        self.root = Some(root);
+        self.dir = Some(Ok(dir));
+        Ok(())
+    }
+
+    /// This monitor's cgroup directory, made at the first call.
+    fn dir(&mut self) -> &std::result::Result<MonitorDir, (i32, Arc<str>)> {
+        let root = self.root.clone();
+        self.dir.get_or_insert_with(|| {
+            let root = match root.map_or_else(cgroup::default_root, Ok) {
+                Ok(root) => root,
+                Err(e) => return Err((libc::ENOENT, e.message().into())),
+            };
+            cgroup::check_root(&root).map_err(|e| (libc::EACCES, e.message().into()))?;
+            MonitorDir::create(&root).map_err(|errno| {
+                let why = std::io::Error::from_raw_os_error(errno);
+                (
+                    errno,
+                    format!("making a cgroup under {root:?}: {why}").into(),
+                )
+            })
+        })
+    }
+
+    /// How run `run` is to be contained under `mode`: the errno when CGROUP
+    /// cannot have a cgroup; AUTO then falls back to a process group, and the
+    /// first time says why (the second value).
+    pub fn plan(
+        &mut self,
+        run: RunId,
+        mode: Containment,
+    ) -> std::result::Result<(Plan, Option<Arc<str>>), i32> {
+        match mode {
+            Containment::None => Ok((Plan::Alone, None)),
+            Containment::Group => Ok((Plan::Group, None)),
+            Containment::Cgroup | Containment::Auto => {
+                let made = match self.dir() {
+                    Ok(dir) => dir.make_run(run.0).map_err(|errno| {
+                        let why = std::io::Error::from_raw_os_error(errno);
+                        (
+                            errno,
+                            Arc::<str>::from(format!("making run {}'s cgroup: {why}", run.0)),
+                        )
+                    }),
+                    Err((errno, why)) => Err((*errno, why.clone())),
+                };
+                match (made, mode) {
+                    (Ok((cgroup, procs)), _) => Ok((Plan::Cgroup(cgroup, procs), None)),
+                    (Err((errno, _)), Containment::Cgroup) => Err(errno),
+                    (Err((_, why)), _) => {
+                        let said = std::mem::replace(&mut self.fallback_said, true);
+                        let note = (!said).then(|| {
+                            format!("no cgroup ({why}): contained by its process group").into()
+                        });
+                        Ok((Plan::Group, note))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the unit of a reaped run: true when it is empty (and then gone);
+    /// otherwise it drains here until [`take_empty`](Self::take_empty) says so.
+    pub fn reaped(&mut self, run: RunId, unit: Unit, epoll: &Epoll, now: Time) -> bool {
+        if unit.is_empty() {
+            unit.remove();
+            return true;
+        }
+        let events = match &unit {
+            Unit::Cgroup(cgroup) => cgroup.events().ok().filter(|events| {
+                epoll
+                    .add(
+                        events.as_fd(),
+                        Interest::PriorityEdge,
+                        Token::unit(run).raw(),
+                    )
+                    .is_ok()
+            }),
+            Unit::Group(_) => None,
+        };
+        if events.is_none() {
+            // A group, or a cgroup whose events cannot be watched: polled.
+            self.groups += 1;
+            self.next_group_poll.get_or_insert(now + GROUP_POLL);
+        }
+        self.draining.insert(
+            run,
+            Draining {
+                unit,
+                _events: events,
+            },
+        );
+        // It may have emptied while it was being registered.
+        false
+    }
+
+    /// Sends `signo` to every process of a draining run's unit; false if it
+    /// has none.
+    pub fn signal(&self, run: RunId, signo: i32) -> bool {
+        self.draining
+            .get(&run)
+            .is_some_and(|draining| draining.unit.signal(signo))
+    }
+
+    /// When the draining process groups are next checked.
+    pub fn next_poll(&self) -> Option<Time> {
+        self.next_group_poll
+    }
+
+    /// The draining runs whose unit is empty now (those `changed` names, or all
+    /// when the group poll is due at `now`); their units are removed.
+    pub fn take_empty(&mut self, changed: &[RunId], now: Time) -> Vec<RunId> {
+        let poll_due = self.next_group_poll.is_some_and(|at| at <= now);
+        let mut empty: Vec<RunId> = if poll_due {
+            self.draining.keys().copied().collect()
+        } else {
+            changed.to_vec()
+        };
+        empty.retain(|run| self.draining.get(run).is_some_and(|d| d.unit.is_empty()));
+        for run in &empty {
+            let draining = self.draining.remove(run).expect("a draining run");
+            if draining._events.is_none() {
+                self.groups -= 1;
+            }
+            draining.unit.remove();
+        }
+        if poll_due || self.groups == 0 {
+            self.next_group_poll = (self.groups > 0).then_some(now + GROUP_POLL);
+        }
+        empty
+    }
+
+    /// KILLs every draining unit (a failure path), waits a bounded time for
+    /// each to empty, and removes it.
+    pub fn kill_all(&mut self) {
+        for (_, draining) in self.draining.drain() {
+            draining.unit.signal(libc::SIGKILL);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !draining.unit.is_empty() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            draining.unit.remove();
+        }
+        self.groups = 0;
+        self.next_group_poll = None;
+    }
+}
