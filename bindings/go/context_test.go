@@ -21,6 +21,15 @@ func TestContextDoneBeforeTheCall(t *testing.T) {
 	if _, err := m.Pid("never"); !errors.Is(err, procmon.ErrNotFound) {
 		t.Fatalf("Pid of a process not added: %v, want ErrNotFound", err)
 	}
+	if err := m.AddReadyContext(ctx, "never", []string{"sleep", "60"}, nil, procmon.ReadySpec{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AddReadyContext with a cancelled ctx: %v, want context.Canceled", err)
+	}
+	if _, err := m.Pid("never"); !errors.Is(err, procmon.ErrNotFound) {
+		t.Fatalf("Pid of a process not added by AddReadyContext: %v, want ErrNotFound", err)
+	}
+	if err := m.AddReadyContext(context.Background(), "ready", []string{"sleep", "60"}, nil, procmon.ReadySpec{}); err != nil {
+		t.Fatalf("AddReadyContext: %v", err)
+	}
 
 	if err := m.AddProcessContext(context.Background(), "sleeper", []string{"sleep", "60"}, nil); err != nil {
 		t.Fatal(err)

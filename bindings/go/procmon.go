@@ -14,9 +14,10 @@
 // slow func slows the children down (they block on their pipes); nothing is
 // dropped. A panic in a func crashes the program.
 //
-// The calls that block (AddProcess, StartProcess and Start wait for a spawn,
-// Close for the children to stop) have variants that take a context.Context
-// first (AddProcessContext, StartProcessContext, StartContext, CloseContext).
+// The calls that block (AddProcess, AddReady, StartProcess and Start wait for
+// a spawn, Close for the children to stop) have variants that take a
+// context.Context first (AddProcessContext, AddReadyContext,
+// StartProcessContext, StartContext, CloseContext), as WaitReady does.
 // A C call cannot be abandoned: when the context is done during one, the
 // variant returns ctx.Err() at once and the work completes in the background.
 //
