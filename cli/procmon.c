@@ -1,10 +1,22 @@
 /*
  * procmon — supervise shell commands from the command line, restarting them when
- * they exit (the equivalent of Twisted's `twistd procmon`), built only on the
- * public C API of libprocmon (include/procmon.h).
+ * they exit (the equivalent of Twisted's `twistd procmon`, and of foreman for a
+ * Procfile), built only on the public C API of libprocmon (include/procmon.h).
  *
  *   procmon [--threshold S] [--killtime S] [--minrestartdelay S]
- *           [--maxrestartdelay S] [--help] [--version] [NAME=]COMMAND...
+ *           [--maxrestartdelay S] [--procfile FILE]... [--timestamps]
+ *           [--help] [--version] [[NAME=]COMMAND]...
+ *
+ * Options are one table (`options` below): each row names the option, its
+ * argument and help, and the function that takes it while the command line is
+ * read in order. Three kinds of rows exist: monitor settings (applied to the
+ * monitor once it exists), per-process settings (recorded in order, and applied
+ * to the spec of every process defined after them: the positional commands and
+ * the entries of a later --procfile), and actions (--procfile reads its file
+ * there and then; --help, --version). Every process, positional or from a
+ * Procfile, goes through add_entry() when defined and add_to_monitor() when
+ * started. The manual page is cli/procmon.1; cli/test_cli.sh checks that it
+ * documents every option of the table.
  *
  * Threads: SIGINT, SIGTERM and SIGHUP are blocked before the monitor (and so its
  * internal threads) exists; the main thread then waits for them with sigwait().
@@ -22,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procmon.h"
@@ -36,45 +50,112 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Set once stdout cannot be written (e.g. EPIPE): stop cleanly, exit 1. */
 static atomic_int output_failed;
 
-static void usage(FILE *f) {
-  fprintf(f,
-"Usage: %s [OPTION]... [NAME=]COMMAND...\n"
-"Run each COMMAND under a process monitor and restart it whenever it exits\n"
-"(like Twisted's `twistd procmon`).\n"
-"\n"
-"Each COMMAND is one argument, run as `/bin/sh -c COMMAND`. Prefix it with\n"
-"`exec` (e.g. 'exec myserver --port 80') to make the program itself the\n"
-"monitored child instead of a shell around it. NAME (letters, digits, '_',\n"
-"'.', '-') defaults to p1, p2, ... by position; to start a command with a\n"
-"shell variable assignment, give it an explicit name: 'p1=FOO=1 cmd'.\n"
-"\n"
-"Options (S is a number of seconds, fractions allowed):\n"
-"  --threshold S        a child that lives less than S has died instantly and\n"
-"                       is restarted after a doubling delay (default 1)\n"
-"  --killtime S         grace between TERM and KILL when stopping (default 5)\n"
-"  --minrestartdelay S  first restart delay after an instant death (default 1)\n"
-"  --maxrestartdelay S  cap of the doubling restart delay (default 3600)\n"
-"  -h, --help           show this help and exit\n"
-"  -V, --version        show the version and exit\n"
-"\n"
-"Output: each line a child writes is printed on stdout as `[NAME] line`, or\n"
-"`[NAME:stderr] line` for its stderr. Lifecycle events (start, exit, restart\n"
-"delay, spawn failure, KILL) are printed on stderr as `procmon: [NAME] ...`.\n"
-"\n"
-"SIGINT, SIGTERM or SIGHUP stops every child (TERM, then KILL after the kill\n"
-"time), prints their remaining output and exits 0.\n"
-"Exit status: 0 after such a stop, 1 on a library or output error, 2 on a\n"
-"usage error.\n",
-          prog);
+/* --timestamps: every output line starts with the local time, "HH:MM:SS ". */
+static int timestamps;
+/* Names coloured on stdout (lines) and stderr (events): each stream a terminal,
+ * and NO_COLOR unset or empty. Fixed before the monitor exists. */
+static int colour_out, colour_err;
+
+static _Noreturn void usage_error(const char *fmt, ...);
+
+/* ----------------------------------------------------------------- entries */
+
+/* One process to run: a positional COMMAND or a line of a Procfile. */
+struct entry {
+  char *name;
+  char *command;      /* run as /bin/sh -c COMMAND */
+  const char *file;   /* the Procfile it comes from; NULL for a positional one */
+  int line;           /* its line in that file */
+  size_t n_settings;  /* the per-process settings given before it apply to it */
+  const char *colour; /* SGR parameters of its name's colour */
+};
+
+static struct entry *entries;
+static size_t n_entries, cap_entries;
+
+/* Like foreman's: one colour per process, in the order they are defined. */
+static const char *const palette[] = {"36",   "33",   "32",   "35",   "31",   "34",
+                                      "1;36", "1;33", "1;32", "1;35", "1;31", "1;34"};
+
+static _Noreturn void out_of_memory(void) {
+  fprintf(stderr, "%s: out of memory\n", prog);
+  exit(EXIT_LIBRARY);
+}
+
+static void *checked(void *p) {
+  if (!p) out_of_memory();
+  return p;
+}
+
+/* An error in a Procfile: names the file and the line, exits 2. */
+static _Noreturn void procfile_error(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: %s:%d: ", prog, file, line);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(EXIT_USAGE);
+}
+
+/* Defines a process (takes ownership of name and command). */
+static void add_entry(char *name, char *command, const char *file, int line, size_t n_settings) {
+  for (size_t i = 0; i < n_entries; i++) {
+    const struct entry *e = &entries[i];
+    if (strcmp(e->name, name) != 0) continue;
+    char first[512];
+    if (e->file)
+      snprintf(first, sizeof first, "line %d of %s", e->line, e->file);
+    else
+      snprintf(first, sizeof first, "a command argument");
+    if (file)
+      procfile_error(file, line, "duplicate process name '%s' (first defined by %s)", name,
+                     first);
+    usage_error("duplicate process name '%s' (first defined by %s)", name, first);
+  }
+  if (n_entries == cap_entries) {
+    cap_entries = cap_entries ? 2 * cap_entries : 8;
+    entries = checked(realloc(entries, cap_entries * sizeof *entries));
+  }
+  entries[n_entries] = (struct entry){name, command, file, line, n_settings,
+                                      palette[n_entries % (sizeof palette / sizeof *palette)]};
+  n_entries++;
+}
+
+static const char *colour_of(const char *name) {
+  for (size_t i = 0; i < n_entries; i++)
+    if (strcmp(entries[i].name, name) == 0) return entries[i].colour;
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- printing */
+
+/* "HH:MM:SS " when --timestamps is given. Under out_lock. */
+static void put_time(FILE *f) {
+  if (!timestamps) return;
+  time_t now = time(NULL);
+  struct tm tm;
+  char buf[16];
+  if (localtime_r(&now, &tm) && strftime(buf, sizeof buf, "%H:%M:%S ", &tm)) fputs(buf, f);
+}
+
+/* "[name]" or "[name:stderr]", coloured if asked. Under out_lock. */
+static void put_name(FILE *f, const char *name, const char *suffix, int colour) {
+  const char *sgr = colour ? colour_of(name) : NULL;
+  if (sgr) fprintf(f, "\033[%sm", sgr);
+  fputc('[', f);
+  fputs(name, f);
+  if (suffix) fputs(suffix, f);
+  fputc(']', f);
+  if (sgr) fputs("\033[0m", f);
+}
 
 /* A message of our own on stderr, under the lock. */
 static void note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   pthread_mutex_lock(&out_lock);
+  put_time(stderr);
   fprintf(stderr, "%s: ", prog);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
@@ -93,10 +174,10 @@ static void on_line(void *userdata, const char *name, procmon_stream_t stream,
   int failed = 0, err = 0;
   pthread_mutex_lock(&out_lock);
   if (!atomic_load(&output_failed)) {
-    fputc('[', stdout);
-    fputs(name ? name : "?", stdout);
-    if (stream == PROCMON_STDERR) fputs(":stderr", stdout);
-    fputs("] ", stdout);
+    put_time(stdout);
+    put_name(stdout, name ? name : "?", stream == PROCMON_STDERR ? ":stderr" : NULL,
+             colour_out);
+    fputc(' ', stdout);
     if (len) fwrite(line, 1, len, stdout); /* raw bytes, NULs included */
     fputc('\n', stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -137,7 +218,10 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
   if (!ev) return;
   const char *name = ev->name ? ev->name : "?";
   pthread_mutex_lock(&out_lock);
-  fprintf(stderr, "%s: [%s] ", prog, name);
+  put_time(stderr);
+  fprintf(stderr, "%s: ", prog);
+  put_name(stderr, name, NULL, colour_err);
+  fputc(' ', stderr);
   switch (ev->kind) {
   case PROCMON_EVENT_STARTED:
     fprintf(stderr, "started pid %d", (int)ev->pid);
@@ -175,22 +259,140 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
 
 /* ----------------------------------------------------------------- options */
 
-struct setting {
-  const char *option;
-  int (*set)(procmon_t *, double);
+struct cli_option;
+/* Takes an option (arg is NULL for one without an argument), in command-line
+ * order; exits with usage_error() on a syntax error. A per-process setting
+ * (set_spec) has none: it is recorded in order. */
+typedef void (*parse_fn)(struct cli_option *opt, const char *arg);
+
+struct cli_option {
+  const char *name;    /* long name, without "--" */
+  char short_name;     /* 0: none */
+  const char *metavar; /* NULL: takes no argument */
+  const char *help;    /* for --help; '\n' starts a continuation line */
+  parse_fn parse; /* NULL for a per-process setting */
+  /* parse_monitor_seconds: the monitor's setter, applied once the monitor
+   * exists, and what was given (the last one wins). */
+  int (*set_monitor)(procmon_t *pm, double seconds);
   int given;
   const char *text;
   double value;
+  /* A per-process setting: applied, in order, to the spec of each process
+   * defined after the option (a procmon_spec_set_* call that judges arg);
+   * returns a procmon_error_t. */
+  int (*set_spec)(procmon_spec_t *spec, const char *arg);
+  /* parse_flag: set to 1. */
+  int *flag;
 };
 
-enum { OPT_THRESHOLD = 0, OPT_KILLTIME, OPT_MINDELAY, OPT_MAXDELAY, OPT_COUNT };
+static void usage(FILE *f);
 
-static struct setting settings[OPT_COUNT] = {
-    [OPT_THRESHOLD] = {"--threshold", procmon_set_threshold, 0, NULL, 0},
-    [OPT_KILLTIME] = {"--killtime", procmon_set_kill_time, 0, NULL, 0},
-    [OPT_MINDELAY] = {"--minrestartdelay", procmon_set_min_restart_delay, 0, NULL, 0},
-    [OPT_MAXDELAY] = {"--maxrestartdelay", procmon_set_max_restart_delay, 0, NULL, 0},
+static void parse_monitor_seconds(struct cli_option *opt, const char *text);
+static void parse_procfile(struct cli_option *opt, const char *path);
+static void parse_flag(struct cli_option *opt, const char *arg) {
+  (void)arg;
+  *opt->flag = 1;
+}
+static void parse_help(struct cli_option *opt, const char *arg) {
+  (void)opt, (void)arg;
+  usage(stdout);
+  exit(0);
+}
+static void parse_version(struct cli_option *opt, const char *arg) {
+  (void)opt, (void)arg;
+  printf("procmon (libprocmon %s)\n", procmon_version());
+  exit(0);
+}
+
+/* Every option, in --help's order. A new one is a row here and a paragraph in
+ * procmon.1; a per-process one (applying to the processes defined after it) has
+ * .set_spec instead of .parse, e.g.
+ *   {.name = "stop-signal", .metavar = "SIG", .set_spec = set_stop_signal,
+ *    .help = "..."},                                                        */
+static struct cli_option options[] = {
+    {.name = "threshold", .metavar = "S", .parse = parse_monitor_seconds,
+     .set_monitor = procmon_set_threshold,
+     .help = "a child that lives less than S has died instantly and\n"
+             "is restarted after a doubling delay (default 1)"},
+    {.name = "killtime", .metavar = "S", .parse = parse_monitor_seconds,
+     .set_monitor = procmon_set_kill_time,
+     .help = "grace between TERM and KILL when stopping (default 5)"},
+    {.name = "minrestartdelay", .metavar = "S", .parse = parse_monitor_seconds,
+     .set_monitor = procmon_set_min_restart_delay,
+     .help = "first restart delay after an instant death (default 1)"},
+    {.name = "maxrestartdelay", .metavar = "S", .parse = parse_monitor_seconds,
+     .set_monitor = procmon_set_max_restart_delay,
+     .help = "cap of the doubling restart delay (default 3600)"},
+    {.name = "procfile", .metavar = "FILE", .parse = parse_procfile,
+     .help = "also run each `name: command` line of FILE (foreman's\n"
+             "Procfile); may be given more than once"},
+    {.name = "timestamps", .parse = parse_flag, .flag = &timestamps,
+     .help = "start every output line with the local time HH:MM:SS"},
+    {.name = "help", .short_name = 'h', .parse = parse_help,
+     .help = "show this help and exit"},
+    {.name = "version", .short_name = 'V', .parse = parse_version,
+     .help = "show the version and exit"},
 };
+enum { N_OPTIONS = sizeof options / sizeof options[0], LONG_OPTION_BASE = 256 };
+
+/* The per-process settings given so far, in order: an entry applies the first
+ * n_settings of them (those given before it). */
+struct process_setting {
+  const struct cli_option *opt;
+  const char *arg;
+};
+static struct process_setting *settings;
+static size_t n_settings, cap_settings;
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: %s [OPTION]... [NAME=]COMMAND...\n"
+"  or:  %s [OPTION]... --procfile FILE [OPTION]... [[NAME=]COMMAND]...\n"
+"Run each COMMAND under a process monitor and restart it whenever it exits\n"
+"(like Twisted's `twistd procmon`).\n"
+"\n"
+"Each COMMAND is one argument, run as `/bin/sh -c COMMAND`. Prefix it with\n"
+"`exec` (e.g. 'exec myserver --port 80') to make the program itself the\n"
+"monitored child instead of a shell around it. NAME (letters, digits, '_',\n"
+"'.', '-') defaults to p1, p2, ... by position; to start a command with a\n"
+"shell variable assignment, give it an explicit name: 'p1=FOO=1 cmd'.\n"
+"\n"
+"Options (S is a number of seconds, fractions allowed):\n",
+          prog, prog);
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const struct cli_option *o = &options[i];
+    char left[64];
+    int n = o->short_name ? snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name)
+                          : snprintf(left, sizeof left, "  --%s", o->name);
+    if (o->metavar && n >= 0 && (size_t)n < sizeof left)
+      n += snprintf(left + n, sizeof left - (size_t)n, " %s", o->metavar);
+    fputs(left, f);
+    if (n > 21) fprintf(f, "\n%23s", "");
+    else fprintf(f, "%*s", 23 - n, "");
+    for (const char *p = o->help; *p; p++) {
+      fputc(*p, f);
+      if (*p == '\n') fprintf(f, "%23s", "");
+    }
+    fputc('\n', f);
+  }
+  fprintf(f,
+"\n"
+"A Procfile has one process per line, `name: command`, as foreman reads it:\n"
+"the name is letters, digits, '_' and '-'; the command runs as\n"
+"`/bin/sh -c command`. Blank lines and lines starting with '#' are skipped.\n"
+"An error in it names the file and line and exits 2.\n"
+"\n"
+"Output: each line a child writes is printed on stdout as `[NAME] line`, or\n"
+"`[NAME:stderr] line` for its stderr. Lifecycle events (start, exit, restart\n"
+"delay, spawn failure, KILL) are printed on stderr as `procmon: [NAME] ...`.\n"
+"On a terminal each name has a colour of its own (NO_COLOR set to a non-empty\n"
+"value turns colours off).\n"
+"\n"
+"SIGINT, SIGTERM or SIGHUP stops every child (TERM, then KILL after the kill\n"
+"time), prints their remaining output and exits 0.\n"
+"Exit status: 0 after such a stop, 1 on a library or output error, 2 on a\n"
+"usage error.\n");
+}
 
 static _Noreturn void usage_error(const char *fmt, ...) {
   va_list ap;
@@ -204,15 +406,74 @@ static _Noreturn void usage_error(const char *fmt, ...) {
 
 /* Syntax only: any number strtod accepts (negative, NaN and infinite values
  * included) is handed to the library, which judges the value. */
-static void parse_seconds(struct setting *s, const char *text) {
+static void parse_monitor_seconds(struct cli_option *opt, const char *text) {
   char *end = NULL;
   errno = 0;
   double v = strtod(text, &end);
   if (end == text || *end != '\0')
-    usage_error("%s: '%s' is not a number of seconds", s->option, text);
-  s->given = 1;
-  s->text = text;
-  s->value = v;
+    usage_error("--%s: '%s' is not a number of seconds", opt->name, text);
+  opt->given = 1;
+  opt->text = text;
+  opt->value = v;
+}
+
+/* A per-process setting: recorded in order; the library judges the value when a
+ * process is added. */
+static void record_process_setting(const struct cli_option *opt, const char *arg) {
+  if (n_settings == cap_settings) {
+    cap_settings = cap_settings ? 2 * cap_settings : 8;
+    settings = checked(realloc(settings, cap_settings * sizeof *settings));
+  }
+  settings[n_settings++] = (struct process_setting){opt, arg};
+}
+
+/* foreman's names: [A-Za-z0-9_-]+ */
+static int procfile_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+static int blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Reads a Procfile: `name: command` lines, blank lines, `#` comments. Every
+ * entry is defined here, with the per-process settings given so far. */
+static void parse_procfile(struct cli_option *opt, const char *path) {
+  (void)opt;
+  FILE *f = fopen(path, "r");
+  if (!f) usage_error("--procfile: cannot read '%s': %s", path, strerror(errno));
+  char *buf = NULL;
+  size_t cap = 0, before = n_entries;
+  ssize_t got;
+  int line = 0;
+  while ((got = getline(&buf, &cap, f)) != -1) {
+    line++;
+    size_t len = (size_t)got;
+    if (memchr(buf, '\0', len)) procfile_error(path, line, "a NUL byte in the line");
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || blank(buf[len - 1]))) len--;
+    buf[len] = '\0';
+    const char *p = buf;
+    while (blank(*p)) p++;
+    if (*p == '\0' || *p == '#') continue; /* blank line or comment */
+    const char *colon = strchr(buf, ':');
+    if (!colon) procfile_error(path, line, "no ':' in the line (want 'name: command')");
+    size_t name_len = (size_t)(colon - buf);
+    if (name_len == 0) procfile_error(path, line, "no process name before ':'");
+    for (size_t i = 0; i < name_len; i++)
+      if (!procfile_name_char(buf[i]))
+        procfile_error(path, line,
+                       "'%.*s' is not a valid process name (letters, digits, '_' and '-' only)",
+                       (int)name_len, buf);
+    const char *command = colon + 1;
+    while (blank(*command)) command++;
+    if (*command == '\0')
+      procfile_error(path, line, "empty command for '%.*s'", (int)name_len, buf);
+    add_entry(checked(strndup(buf, name_len)), checked(strdup(command)), path, line, n_settings);
+  }
+  int err = ferror(f) ? errno : 0;
+  free(buf);
+  fclose(f);
+  if (err) usage_error("--procfile: cannot read '%s': %s", path, strerror(err));
+  if (n_entries == before) usage_error("--procfile: '%s' defines no process", path);
 }
 
 static int valid_name_char(char c) {
@@ -230,73 +491,114 @@ static const char *split_name(const char *arg, size_t *name_len) {
   return eq + 1;
 }
 
+/* Reads the options in order (each row's parse function takes its own), then
+ * defines a process per positional COMMAND. */
+static void parse_command_line(int argc, char **argv) {
+  static struct option longopts[N_OPTIONS + 1];
+  /* '+': stop at the first command, so a command never looks like an option. */
+  static char shortopts[1 + 2 * N_OPTIONS + 1] = "+";
+  size_t s = 1;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    longopts[i] = (struct option){options[i].name,
+                                  options[i].metavar ? required_argument : no_argument, NULL,
+                                  LONG_OPTION_BASE + (int)i};
+    if (options[i].short_name) {
+      shortopts[s++] = options[i].short_name;
+      if (options[i].metavar) shortopts[s++] = ':';
+    }
+  }
+  shortopts[s] = '\0';
+
+  int opt;
+  while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    struct cli_option *row = NULL;
+    if (opt >= LONG_OPTION_BASE && opt < LONG_OPTION_BASE + N_OPTIONS) {
+      row = &options[opt - LONG_OPTION_BASE];
+    } else {
+      for (size_t i = 0; i < N_OPTIONS && opt != '?'; i++)
+        if (options[i].short_name == opt) row = &options[i];
+    }
+    if (!row) { /* getopt_long has printed what was wrong */
+      fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+      exit(EXIT_USAGE);
+    }
+    if (row->set_spec)
+      record_process_setting(row, row->metavar ? optarg : NULL);
+    else
+      row->parse(row, row->metavar ? optarg : NULL);
+  }
+
+  for (int i = optind, position = 1; i < argc; i++, position++) {
+    const char *arg = argv[i];
+    size_t name_len = 0;
+    const char *command = split_name(arg, &name_len);
+    char *name;
+    if (command) {
+      name = checked(strndup(arg, name_len));
+    } else {
+      command = arg;
+      name = checked(malloc(24));
+      snprintf(name, 24, "p%d", position);
+    }
+    if (*command == '\0') usage_error("empty command for '%s'", name);
+    add_entry(name, checked(strdup(command)), NULL, 0, n_settings);
+  }
+  if (n_entries == 0) usage_error("no command given");
+}
+
 /* -------------------------------------------------------------------- main */
 
-static int library_failure(procmon_t *pm, const char *what, int rc) {
-  const char *detail = procmon_last_error();
+/* Reports a failed call (detail: procmon_last_error() read right after it),
+ * frees the monitor, and returns the exit status. */
+static int library_failure_detail(procmon_t *pm, const char *what, int rc, const char *detail) {
   note("%s: %s%s%s", what, procmon_strerror(rc), detail && *detail ? ": " : "",
        detail ? detail : "");
   procmon_free(pm);
   return rc == PROCMON_ERR_INVALID ? EXIT_USAGE : EXIT_LIBRARY;
 }
 
+static int library_failure(procmon_t *pm, const char *what, int rc) {
+  return library_failure_detail(pm, what, rc, procmon_last_error());
+}
+
+/* Adds one entry: /bin/sh -c COMMAND, with the per-process settings given before
+ * it applied to its spec. Returns PROCMON_OK or the exit status (after the report). */
+static int add_to_monitor(procmon_t *pm, const struct entry *e) {
+  const char *child_argv[] = {"/bin/sh", "-c", e->command, NULL};
+  char what[512];
+  procmon_spec_t *spec = procmon_spec_new(child_argv);
+  if (!spec) {
+    snprintf(what, sizeof what, "cannot add '%s'", e->name);
+    return library_failure(pm, what, PROCMON_ERR_INVALID);
+  }
+  int rc = PROCMON_OK;
+  for (size_t i = 0; i < e->n_settings && rc == PROCMON_OK; i++) {
+    const struct process_setting *ps = &settings[i];
+    if ((rc = ps->opt->set_spec(spec, ps->arg)) != PROCMON_OK)
+      snprintf(what, sizeof what, "--%s %s (for '%s')", ps->opt->name, ps->arg, e->name);
+  }
+  if (rc == PROCMON_OK && (rc = procmon_add(pm, e->name, spec)) != PROCMON_OK)
+    snprintf(what, sizeof what, "cannot add '%s'", e->name);
+  if (rc == PROCMON_OK) {
+    procmon_spec_free(spec);
+    return PROCMON_OK;
+  }
+  /* procmon_last_error() lasts until the next call: copy it before the free. */
+  char *detail = strdup(procmon_last_error());
+  procmon_spec_free(spec);
+  int status = library_failure_detail(pm, what, rc, detail);
+  free(detail);
+  return status;
+}
+
 int main(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"threshold", required_argument, NULL, 't'},
-      {"killtime", required_argument, NULL, 'k'},
-      {"minrestartdelay", required_argument, NULL, 'm'},
-      {"maxrestartdelay", required_argument, NULL, 'M'},
-      {"help", no_argument, NULL, 'h'},
-      {"version", no_argument, NULL, 'V'},
-      {NULL, 0, NULL, 0},
-  };
-  int opt;
-  /* '+': stop at the first command, so a command never looks like an option. */
-  while ((opt = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-    switch (opt) {
-    case 't': parse_seconds(&settings[OPT_THRESHOLD], optarg); break;
-    case 'k': parse_seconds(&settings[OPT_KILLTIME], optarg); break;
-    case 'm': parse_seconds(&settings[OPT_MINDELAY], optarg); break;
-    case 'M': parse_seconds(&settings[OPT_MAXDELAY], optarg); break;
-    case 'h': usage(stdout); return 0;
-    case 'V': printf("procmon (libprocmon %s)\n", procmon_version()); return 0;
-    default: /* getopt_long has printed what was wrong */
-      fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-      return EXIT_USAGE;
-    }
-  }
+  parse_command_line(argc, argv);
 
-  int count = argc - optind;
-  if (count < 1) usage_error("no command given");
-
-  char **names = calloc((size_t)count, sizeof *names);
-  const char **commands = calloc((size_t)count, sizeof *commands);
-  if (!names || !commands) {
-    fprintf(stderr, "%s: out of memory\n", prog);
-    return EXIT_LIBRARY;
-  }
-  for (int i = 0; i < count; i++) {
-    const char *arg = argv[optind + i];
-    size_t name_len = 0;
-    const char *command = split_name(arg, &name_len);
-    char *name;
-    if (command) {
-      name = strndup(arg, name_len);
-    } else {
-      command = arg;
-      name = malloc(24);
-      if (name) snprintf(name, 24, "p%d", i + 1);
-    }
-    if (!name) {
-      fprintf(stderr, "%s: out of memory\n", prog);
-      return EXIT_LIBRARY;
-    }
-    if (*command == '\0') usage_error("empty command for '%s'", name);
-    for (int j = 0; j < i; j++)
-      if (strcmp(names[j], name) == 0) usage_error("duplicate process name '%s'", name);
-    names[i] = name;
-    commands[i] = command;
-  }
+  const char *no_colour = getenv("NO_COLOR");
+  int colour = !(no_colour && *no_colour);
+  colour_out = colour && isatty(STDOUT_FILENO);
+  colour_err = colour && isatty(STDERR_FILENO);
+  tzset(); /* once, before the threads: localtime_r need not */
 
   /* Signals: a non-interactive shell starts background jobs with SIGINT
    * ignored, and an ignored signal is discarded even while blocked, so restore
@@ -338,27 +640,21 @@ int main(int argc, char **argv) {
   if ((rc = procmon_set_event_callback(pm, on_event, NULL)) != PROCMON_OK)
     return library_failure(pm, "procmon_set_event_callback", rc);
 
-  for (int i = 0; i < OPT_COUNT; i++) {
-    struct setting *s = &settings[i];
-    if (!s->given) continue;
-    if ((rc = s->set(pm, s->value)) != PROCMON_OK) {
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const struct cli_option *o = &options[i];
+    if (!o->set_monitor || !o->given) continue;
+    if ((rc = o->set_monitor(pm, o->value)) != PROCMON_OK) {
       char what[128];
-      snprintf(what, sizeof what, "%s %s", s->option, s->text);
+      snprintf(what, sizeof what, "--%s %s", o->name, o->text);
       return library_failure(pm, what, rc);
     }
   }
 
-  note("monitoring %d process%s (pid %d); SIGINT or SIGTERM stops them", count,
-       count == 1 ? "" : "es", (int)getpid());
+  note("monitoring %zu process%s (pid %d); SIGINT or SIGTERM stops them", n_entries,
+       n_entries == 1 ? "" : "es", (int)getpid());
 
-  for (int i = 0; i < count; i++) {
-    const char *child_argv[] = {"/bin/sh", "-c", commands[i], NULL};
-    if ((rc = procmon_add_process(pm, names[i], child_argv, NULL)) != PROCMON_OK) {
-      char what[256];
-      snprintf(what, sizeof what, "cannot add '%s'", names[i]);
-      return library_failure(pm, what, rc);
-    }
-  }
+  for (size_t i = 0; i < n_entries; i++)
+    if ((rc = add_to_monitor(pm, &entries[i])) != PROCMON_OK) return rc;
 
   int sig = 0;
   for (;;) {
@@ -380,8 +676,11 @@ int main(int argc, char **argv) {
   procmon_free(pm); /* TERM, KILL after the kill time, remaining lines, reaped */
   note("stopped");
 
-  for (int i = 0; i < count; i++) free(names[i]);
-  free(names);
-  free(commands);
+  for (size_t i = 0; i < n_entries; i++) {
+    free(entries[i].name);
+    free(entries[i].command);
+  }
+  free(entries);
+  free(settings);
   return atomic_load(&output_failed) ? EXIT_LIBRARY : 0;
 }

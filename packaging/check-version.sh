@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Cargo.toml's version, the header's PROCMON_VERSION_* macros, procmon_version()
-# and the soname all agree. Usage: check-version.sh SOURCE_DIR LIBRARY CMAKE_VERSION
+# Cargo.toml's version, the header's PROCMON_VERSION_* macros, procmon_version(),
+# the soname and the Ruby gem's version (bindings/ruby/lib/procmon/version.rb) all
+# agree. Usage: check-version.sh SOURCE_DIR LIBRARY CMAKE_VERSION
 set -euo pipefail
 src=$1 lib=$2 cmake_version=$3
 tmp=$(mktemp -d)
@@ -23,6 +24,7 @@ C
 cc -I"$src/include" "$tmp/v.c" -o "$tmp/v" "$lib" -Wl,-rpath,"$(dirname "$lib")"
 read -r header runtime major < <("$tmp/v")
 soname=$(readelf -d "$lib" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
-echo "Cargo.toml $cargo, CMake $cmake_version, header $header, procmon_version() $runtime, soname $soname"
+gem=$(sed -n 's/^ *VERSION = "\(.*\)"$/\1/p' "$src/bindings/ruby/lib/procmon/version.rb")
+echo "Cargo.toml $cargo, CMake $cmake_version, header $header, procmon_version() $runtime, soname $soname, Ruby gem $gem"
 [ "$cargo" = "$header" ] && [ "$cargo" = "$runtime" ] && [ "$cargo" = "$cmake_version" ] \
-  && [ "$soname" = "libprocmon.so.$major" ] || { echo "versions disagree" >&2; exit 1; }
+  && [ "$soname" = "libprocmon.so.$major" ] && [ "$cargo" = "$gem" ] || { echo "versions disagree" >&2; exit 1; }

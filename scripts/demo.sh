@@ -6,9 +6,12 @@
 #            0.25 s, 0.5 s, 1 s, 2 s, 2 s, ... (--threshold 1, --maxrestartdelay 2)
 #   stubborn ignores TERM, so the stop sends it KILL after --killtime 1.5
 # Then checks that procmon exited 0 and that no demo process is left.
+# On a fresh machine it first installs what the build lacks (scripts/setup.sh build:
+# the C toolchain, CMake, make, pkg-config; a no-op when they are there).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh" build
 "$root/scripts/build.sh"
 
 procmon="$root/build/cli/procmon"

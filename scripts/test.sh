@@ -3,12 +3,18 @@
 # (core with a fake clock, the C API through the rlib), the C harness, the C++
 # wrapper's tests, the CLI and the install checks through CMake/CTest, the Go and
 # Ruby bindings, the README's examples, the sanitizers and checkers, a short fuzz
-# run and a smoke run of the benchmarks. Usage: scripts/test.sh   (from anywhere)
+# run and a smoke run of the benchmarks. It first installs what a fresh machine of
+# this kind lacks (scripts/setup.sh: Debian packages, the pinned nightly Rust; a
+# no-op when all is there, skipped with PROCMON_SKIP_SETUP=1).
+# Usage: scripts/test.sh   (from anywhere)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "set-up: what this machine lacks (scripts/setup.sh)"
+scripts/setup.sh test
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

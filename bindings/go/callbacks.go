@@ -17,10 +17,12 @@ import (
 
 //export goProcmonLog
 func goProcmonLog(handle C.uintptr_t, name *C.char, stream C.int, line *C.char, n C.size_t) {
-	f := cgo.Handle(handle).Value().(*callbacks).log.Load()
+	cbs := cgo.Handle(handle).Value().(*callbacks)
+	f := cbs.log.Load()
 	if f == nil {
 		return
 	}
+	defer cbs.enter()()
 	(*f)(C.GoString(name), Stream(stream), C.GoBytes(unsafe.Pointer(line), C.int(n)))
 }
 
@@ -34,6 +36,7 @@ func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
 	if f == nil {
 		return
 	}
+	defer cbs.enter()()
 	(*f)(Event{
 		Kind:     EventKind(e.kind),
 		Name:     C.GoString(e.name),
@@ -44,4 +47,11 @@ func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
 		Uptime:   seconds(e.uptime),
 		Delay:    seconds(e.delay),
 	})
+}
+
+// enter marks the calling OS thread as the callback thread while a func runs
+// (see inCallback); the returned func clears the mark.
+func (c *callbacks) enter() func() {
+	c.thread.Store(int32(syscall.Gettid()))
+	return func() { c.thread.Store(0) }
 }

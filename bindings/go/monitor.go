@@ -94,6 +94,7 @@ static int pmgo_info(procmon_t *pm, const char *name, procmon_process_info_t *in
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"runtime/cgo"
 	"strings"
@@ -157,6 +158,16 @@ type callbacks struct {
 	log   atomic.Pointer[LogFunc]
 	event atomic.Pointer[EventFunc]
 	ready readyWaiters // WaitReady's (readiness.go)
+	// thread is the OS thread id of the library's callback thread while a
+	// func runs on it (0 otherwise): a call made from inside a func is made on
+	// that thread, since a cgo callback keeps its goroutine on it.
+	thread atomic.Int32
+}
+
+// inCallback reports whether the caller is inside a log or event func.
+func (c *callbacks) inCallback() bool {
+	t := c.thread.Load()
+	return t != 0 && t == int32(syscall.Gettid())
 }
 
 // Monitor supervises named child processes. Create it with New and release
@@ -169,7 +180,9 @@ type Monitor struct {
 	pm       *C.procmon_t // nil once Close has begun
 	inFlight int          // calls using pm right now
 	closing  bool
+	freeing  *C.procmon_t // the monitor finishClose frees
 	cbs      *callbacks
+	closed   chan struct{} // closed once procmon_free has returned
 }
 
 // New creates a monitor with the library's defaults (threshold 1 s, kill time
@@ -181,7 +194,7 @@ func New() (*Monitor, error) {
 	if pm == nil {
 		return nil, failure("New", C.PROCMON_ERR_SYSTEM, cerr) // NULL has no code: most likely an OS failure
 	}
-	m := &Monitor{pm: pm, cbs: new(callbacks)}
+	m := &Monitor{pm: pm, cbs: new(callbacks), closed: make(chan struct{})}
 	m.idle.L = &m.mu
 	m.handle = cgo.NewHandle(m.cbs)
 	return m, nil
@@ -232,21 +245,74 @@ func (m *Monitor) release() {
 // Close stops the service, sends TERM to every child and KILL to those still
 // alive after the kill time, waits until every child has been reaped and
 // every remaining line delivered, and frees the monitor. It blocks for up to
-// the kill time. No func is called after it returns. Called from inside a log
-// or event func it returns at once, and the cleanup completes right after that
-// func returns; another goroutine must then not be inside SetLogFunc or
-// SetEventFunc, which wait for that very func. Calls made after Close has
-// begun fail with ErrClosed; Close waits for the calls in progress. Calling it
-// again is a no-op; it always returns nil.
+// the kill time; CloseContext bounds that wait. No func is called after it
+// returns. Called from inside a log or event func it returns at once, and the
+// cleanup completes right after that func returns; another goroutine must
+// then not be inside SetLogFunc or SetEventFunc, which wait for that very
+// func. Calls made after Close has begun fail with ErrClosed; Close waits for
+// the calls in progress. Calling it again (or after CloseContext) returns at
+// once, without waiting for the first close; it always returns nil.
 func (m *Monitor) Close() error {
-	m.mu.Lock()
-	if m.closing {
-		m.mu.Unlock()
+	if m.beginClose() {
+		m.finishClose()
+	}
+	return nil
+}
+
+// CloseContext closes the monitor as Close does, and waits for that as long
+// as ctx allows: it returns nil once the monitor is freed (no func is called
+// after that), or ctx.Err() as soon as ctx is done, the close then going on
+// in the background (every child is still stopped and reaped, and the monitor
+// freed). The close begins even if ctx is already done. Called again, or
+// after Close, it waits for the same close. Called from inside a log or event
+// func it returns nil at once, as Close does (the cleanup completes when the
+// func returns).
+func (m *Monitor) CloseContext(ctx context.Context) error {
+	first := m.beginClose()
+	if m.cbs.inCallback() {
+		if first {
+			m.finishClose() // procmon_free returns at once on the callback thread
+		}
 		return nil
 	}
+	if first {
+		if ctx.Done() == nil {
+			m.finishClose()
+			return nil
+		}
+		go m.finishClose()
+	}
+	select {
+	case <-m.closed:
+		return nil
+	default:
+	}
+	select {
+	case <-m.closed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// beginClose makes every later call fail with ErrClosed; it reports whether
+// this is the first close, whose caller must then call finishClose.
+func (m *Monitor) beginClose() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return false
+	}
 	m.closing = true
-	pm := m.pm
+	m.freeing = m.pm
 	m.pm = nil // later calls fail with ErrClosed
+	return true
+}
+
+// finishClose waits for the calls in progress, then frees the monitor.
+func (m *Monitor) finishClose() {
+	m.mu.Lock()
+	pm := m.freeing
 	for m.inFlight > 0 {
 		m.idle.Wait()
 	}
@@ -255,7 +321,31 @@ func (m *Monitor) Close() error {
 	// No call of the trampolines starts after procmon_free returns (and one
 	// in progress has already looked the handle up), so it can go.
 	m.handle.Delete()
-	return nil
+	close(m.closed)
+}
+
+// await runs call, a C call that cannot be interrupted. With a ctx that can
+// be done, call runs on a goroutine of its own and await returns ctx.Err() as
+// soon as ctx is done; call then completes in the background and its error
+// is dropped. call owns its arguments (copied to C memory beforehand), so the
+// caller's may change as soon as await returns.
+func await(ctx context.Context, call func() error) error {
+	if ctx.Done() == nil {
+		return call()
+	}
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 // SetLogFunc sets the func that receives every line of every child; nil
@@ -388,18 +478,46 @@ func (c *cmem) name(op, name string) (*C.char, error) {
 // argv; argv[0] is the program, searched in the host's PATH when it holds no
 // '/'. opts may be nil. While the monitor runs, the child has been spawned
 // (or its spawn has failed, reported by EventSpawnFailed and retried with
-// backoff) when AddProcess returns.
+// backoff) when AddProcess returns: it blocks for the spawn (see
+// AddProcessContext).
 func (m *Monitor) AddProcess(name string, argv []string, opts *ProcessOptions) error {
-	const op = "AddProcess"
-	var mem cmem
-	defer mem.free()
-	cname, err := mem.name(op, name)
+	return m.AddProcessContext(context.Background(), name, argv, opts)
+}
+
+// AddProcessContext is AddProcess with a context for its wait for the spawn.
+// If ctx is done before the call, nothing is added and ctx.Err() is returned.
+// If ctx is done while the spawn is in progress, it returns ctx.Err() at once,
+// and the process is still added and spawned in the background: the monitor
+// supervises it from then on (RemoveProcess removes it), and an error of that
+// add is not reported. Its arguments are copied before it returns.
+func (m *Monitor) AddProcessContext(ctx context.Context, name string, argv []string, opts *ProcessOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	call, err := m.addCall(name, argv, opts)
 	if err != nil {
 		return err
 	}
+	return await(ctx, call)
+}
+
+// addCall copies AddProcess's arguments to C memory and returns the call,
+// which frees it.
+func (m *Monitor) addCall(name string, argv []string, opts *ProcessOptions) (call func() error, err error) {
+	const op = "AddProcess"
+	var mem cmem
+	defer func() {
+		if err != nil {
+			mem.free()
+		}
+	}()
+	cname, err := mem.name(op, name)
+	if err != nil {
+		return nil, err
+	}
 	cargv, ok := mem.strv(argv)
 	if !ok {
-		return invalid(op, "an argument holds a NUL byte")
+		return nil, invalid(op, "an argument holds a NUL byte")
 	}
 	var copts *C.procmon_process_options_t
 	if opts != nil {
@@ -408,51 +526,64 @@ func (m *Monitor) AddProcess(name string, argv []string, opts *ProcessOptions) e
 		if opts.Env != nil {
 			env, ok := mem.strv(opts.Env)
 			if !ok {
-				return invalid(op, "an environment entry holds a NUL byte")
+				return nil, invalid(op, "an environment entry holds a NUL byte")
 			}
 			copts.env = (**C.char)(unsafe.Pointer(env))
 		}
 		if opts.Dir != "" {
 			if copts.cwd, ok = mem.str(opts.Dir); !ok {
-				return invalid(op, "the directory holds a NUL byte")
+				return nil, invalid(op, "the directory holds a NUL byte")
 			}
 		}
 		if opts.UID != nil {
 			if *opts.UID < 0 {
-				return invalid(op, fmt.Sprintf("negative uid %d (nil inherits)", *opts.UID))
+				return nil, invalid(op, fmt.Sprintf("negative uid %d (nil inherits)", *opts.UID))
 			}
 			copts.uid = C.int64_t(*opts.UID)
 		}
 		if opts.GID != nil {
 			if *opts.GID < 0 {
-				return invalid(op, fmt.Sprintf("negative gid %d (nil inherits)", *opts.GID))
+				return nil, invalid(op, fmt.Sprintf("negative gid %d (nil inherits)", *opts.GID))
 			}
 			copts.gid = C.int64_t(*opts.GID)
 		}
 	}
-	pm, err := m.acquire(op)
-	if err != nil {
-		return err
-	}
-	defer m.release()
-	var cerr *C.char
-	return check(op, C.pmgo_add(pm, cname, cargv, copts, &cerr), cerr)
+	return func() error {
+		defer mem.free()
+		pm, err := m.acquire(op)
+		if err != nil {
+			return err
+		}
+		defer m.release()
+		var cerr *C.char
+		return check(op, C.pmgo_add(pm, cname, cargv, copts, &cerr), cerr)
+	}, nil
 }
 
 func (m *Monitor) named(op string, which C.int, name string) error {
+	return m.namedContext(context.Background(), op, which, name)
+}
+
+func (m *Monitor) namedContext(ctx context.Context, op string, which C.int, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var mem cmem
-	defer mem.free()
 	cname, err := mem.name(op, name)
 	if err != nil {
+		mem.free()
 		return err
 	}
-	pm, err := m.acquire(op)
-	if err != nil {
-		return err
-	}
-	defer m.release()
-	var cerr *C.char
-	return check(op, C.pmgo_named(pm, which, cname, &cerr), cerr)
+	return await(ctx, func() error {
+		defer mem.free()
+		pm, err := m.acquire(op)
+		if err != nil {
+			return err
+		}
+		defer m.release()
+		var cerr *C.char
+		return check(op, C.pmgo_named(pm, which, cname, &cerr), cerr)
+	})
 }
 
 // RemoveProcess stops the child (TERM, then KILL after the kill time) and
@@ -464,9 +595,18 @@ func (m *Monitor) RemoveProcess(name string) error {
 }
 
 // StartProcess spawns the child if it is not running (cancelling a scheduled
-// restart); it is a no-op if it is.
+// restart); it is a no-op if it is. It blocks for the spawn (see
+// StartProcessContext).
 func (m *Monitor) StartProcess(name string) error {
 	return m.named("StartProcess", C.PMGO_START_PROCESS, name)
+}
+
+// StartProcessContext is StartProcess with a context for its wait for the
+// spawn, as AddProcessContext: done before the call, nothing happens; done
+// during the spawn, it returns ctx.Err() at once and the start completes in
+// the background.
+func (m *Monitor) StartProcessContext(ctx context.Context, name string) error {
+	return m.namedContext(ctx, "StartProcess", C.PMGO_START_PROCESS, name)
 }
 
 // StopProcess sends TERM (KILL follows after the kill time). It is a no-op if
@@ -486,12 +626,28 @@ func (m *Monitor) all(op string, which C.int) error {
 	return check(op, C.pmgo_all(pm, which, &cerr), cerr)
 }
 
+func (m *Monitor) allContext(ctx context.Context, op string, which C.int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return await(ctx, func() error { return m.all(op, which) })
+}
+
 // RestartAll calls StopProcess for every process: each is restarted.
 func (m *Monitor) RestartAll() error { return m.all("RestartAll", C.PMGO_RESTART_ALL) }
 
 // Start starts the service (a new Monitor is already started): it starts
-// every process that is not running.
+// every process that is not running, and blocks for their spawns (see
+// StartContext).
 func (m *Monitor) Start() error { return m.all("Start", C.PMGO_START) }
+
+// StartContext is Start with a context for its wait for the spawns, as
+// AddProcessContext: done before the call, nothing happens; done during the
+// spawns, it returns ctx.Err() at once and the start completes in the
+// background.
+func (m *Monitor) StartContext(ctx context.Context) error {
+	return m.allContext(ctx, "Start", C.PMGO_START)
+}
 
 // Stop stops the service: it cancels every scheduled restart and stops every
 // child, without waiting. While stopped, AddProcess registers without

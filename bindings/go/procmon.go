@@ -13,11 +13,22 @@
 // lines, EventExited, then EventRestartScheduled or the next EventStarted. A
 // slow func slows the children down (they block on their pipes); nothing is
 // dropped. A panic in a func crashes the program.
+//
+// The calls that block (AddProcess, AddReady, StartProcess and Start wait for
+// a spawn, Close for the children to stop) have variants that take a
+// context.Context first (AddProcessContext, AddReadyContext,
+// StartProcessContext, StartContext, CloseContext), as WaitReady does.
+// A C call cannot be abandoned: when the context is done during one, the
+// variant returns ctx.Err() at once and the work completes in the background.
+//
+// The package finds libprocmon through pkg-config (#cgo pkg-config: procmon):
+// for a copy installed outside the system's prefixes, set PKG_CONFIG_PATH to
+// its lib/pkgconfig to build and LD_LIBRARY_PATH to its lib to run; for the
+// checkout, build/pkgconfig (an uninstalled procmon.pc) and target/release.
 package procmon
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -lprocmon -Wl,-rpath,${SRCDIR}/../../target/release
+#cgo pkg-config: procmon
 #include <procmon.h>
 */
 import "C"

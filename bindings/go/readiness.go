@@ -81,18 +81,44 @@ type ReadySpec struct {
 
 // AddReady registers name running argv like AddProcess (opts may be nil;
 // StopProcessGroup is not used), with the readiness, watchdog and start order
-// of ready. Unlike AddProcess, its process reports EventReady.
+// of ready. Unlike AddProcess, its process reports EventReady. Like
+// AddProcess, it blocks for the spawn (see AddReadyContext).
 func (m *Monitor) AddReady(name string, argv []string, opts *ProcessOptions, ready ReadySpec) error {
-	const op = "AddReady"
-	var mem cmem
-	defer mem.free()
-	cname, err := mem.name(op, name)
+	return m.AddReadyContext(context.Background(), name, argv, opts, ready)
+}
+
+// AddReadyContext is AddReady with a context for its wait for the spawn, as
+// AddProcessContext: done before the call, nothing is added; done during the
+// spawn, it returns ctx.Err() at once and the add completes in the
+// background. It does not wait for readiness: WaitReady does.
+func (m *Monitor) AddReadyContext(ctx context.Context, name string, argv []string, opts *ProcessOptions, ready ReadySpec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	call, err := m.addReadyCall(name, argv, opts, ready)
 	if err != nil {
 		return err
 	}
+	return await(ctx, call)
+}
+
+// addReadyCall copies AddReady's arguments to C memory and returns the call,
+// which frees it.
+func (m *Monitor) addReadyCall(name string, argv []string, opts *ProcessOptions, ready ReadySpec) (call func() error, err error) {
+	const op = "AddReady"
+	var mem cmem
+	defer func() {
+		if err != nil {
+			mem.free()
+		}
+	}()
+	cname, err := mem.name(op, name)
+	if err != nil {
+		return nil, err
+	}
 	cargv, ok := mem.strv(argv)
 	if !ok {
-		return invalid(op, "an argument holds a NUL byte")
+		return nil, invalid(op, "an argument holds a NUL byte")
 	}
 	var env **C.char
 	var cwd *C.char
@@ -100,12 +126,12 @@ func (m *Monitor) AddReady(name string, argv []string, opts *ProcessOptions, rea
 	if opts != nil {
 		if opts.Env != nil {
 			if env, ok = mem.strv(opts.Env); !ok {
-				return invalid(op, "an environment entry holds a NUL byte")
+				return nil, invalid(op, "an environment entry holds a NUL byte")
 			}
 		}
 		if opts.Dir != "" {
 			if cwd, ok = mem.str(opts.Dir); !ok {
-				return invalid(op, "the directory holds a NUL byte")
+				return nil, invalid(op, "the directory holds a NUL byte")
 			}
 		}
 		if opts.UID != nil {
@@ -118,24 +144,28 @@ func (m *Monitor) AddReady(name string, argv []string, opts *ProcessOptions, rea
 	var arg *C.char
 	if ready.Mode == ReadyNotifyFD || ready.Mode == ReadyLine {
 		if arg, ok = mem.str(ready.Arg); !ok {
-			return invalid(op, "the readiness argument holds a NUL byte")
+			return nil, invalid(op, "the readiness argument holds a NUL byte")
 		}
 	}
 	var after **C.char
 	if len(ready.After) > 0 {
 		if after, ok = mem.strv(ready.After); !ok {
-			return invalid(op, "a name of After holds a NUL byte")
+			return nil, invalid(op, "a name of After holds a NUL byte")
 		}
 	}
-	pm, err := m.acquire(op)
-	if err != nil {
-		return err
-	}
-	defer m.release()
-	var cerr *C.char
-	rc := C.pmgo_add_ready(pm, cname, cargv, env, cwd, uid, gid, C.int(ready.Mode), arg,
-		C.double(ready.Timeout.Seconds()), C.double(ready.Watchdog.Seconds()), after, &cerr)
-	return check(op, rc, cerr)
+	timeout, watchdog := C.double(ready.Timeout.Seconds()), C.double(ready.Watchdog.Seconds())
+	mode := C.int(ready.Mode)
+	return func() error {
+		defer mem.free()
+		pm, err := m.acquire(op)
+		if err != nil {
+			return err
+		}
+		defer m.release()
+		var cerr *C.char
+		rc := C.pmgo_add_ready(pm, cname, cargv, env, cwd, uid, gid, mode, arg, timeout, watchdog, after, &cerr)
+		return check(op, rc, cerr)
+	}, nil
 }
 
 // ReportUnhealthy tells the monitor that the host's own health check of name

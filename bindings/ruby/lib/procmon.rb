@@ -66,6 +66,7 @@ module Procmon
                     :last_signal, keyword_init: true)
 end
 
+require_relative "procmon/version"
 require_relative "procmon/native"
 require_relative "procmon/monitor"
 require_relative "procmon/readiness"

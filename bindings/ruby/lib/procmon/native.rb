@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "ffi"
+require_relative "version"
 
 module Procmon
   # The raw C API of libprocmon (include/procmon.h), attached with the ffi gem.
@@ -8,16 +9,33 @@ module Procmon
   module Native
     extend FFI::Library
 
-    # Where the shared library is: $PROCMON_LIB, else the repository's release
-    # build next to this checkout, else the system's libprocmon.
+    # The library's soname: the name programs linked against it look for.
+    SONAME = "libprocmon.so.#{VERSION.split('.').first}"
+
+    # Which library to load, in this order:
+    # 1. $PROCMON_LIB, a path (or a name for dlopen): the override;
+    # 2. inside the procmon checkout (not an installed gem), the checkout's
+    #    release build, so that the binding's tests use what was just built;
+    # 3. SONAME through the system's search: LD_LIBRARY_PATH, then the
+    #    loader's cache and default directories (an installed library).
     def self.library_path
       return ENV["PROCMON_LIB"] if ENV["PROCMON_LIB"] && !ENV["PROCMON_LIB"].empty?
 
-      built = File.expand_path("../../../../target/release/libprocmon.so", __dir__)
-      File.exist?(built) ? built : "procmon"
+      checkout = File.expand_path("../../../..", __dir__)
+      built = File.join(checkout, "target/release/libprocmon.so")
+      return built if File.exist?(File.join(checkout, "Cargo.toml")) && File.exist?(built)
+
+      SONAME
     end
 
-    ffi_lib library_path
+    begin
+      ffi_lib library_path
+    rescue LoadError => e
+      raise LoadError, "procmon: cannot load #{library_path} (#{e.message.lines.first&.chomp}): " \
+                       "install libprocmon (cmake --install of its build) where the system's " \
+                       "loader finds it, or set LD_LIBRARY_PATH to its directory, or PROCMON_LIB " \
+                       "to the library's path"
+    end
 
     # procmon_process_options_t
     class ProcessOptions < FFI::Struct
