@@ -474,3 +474,32 @@ void test_containment_bad_input(void) {
   procmon_free(pm);
   rec_destroy(&rec);
 }
+
+/* SD_NOTIFY under CGROUP: a process of the unit that left the child's process
+ * group (setsid) is still heard, since it is in the run's cgroup. */
+void test_sd_notify_from_a_setsid_process_of_the_cgroup(void) {
+  if (!cgroups_usable()) return;
+  procmon_t *pm = setup();
+  const char *script =
+      "import os, socket, subprocess, sys, time\n"
+      "subprocess.run([sys.executable, '-c', '''\n"
+      "import os, socket\n"
+      "os.setsid()\n"
+      "a = os.environ['NOTIFY_SOCKET']\n"
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+      "s.sendto(b'READY=1', '\\\\0' + a[1:])\n"
+      "print('sent from session', os.getsid(0), flush=True)\n"
+      "'''])\n"
+      "time.sleep(60)\n";
+  const char *argv[] = {"python3", "-c", script, NULL};
+  procmon_spec_t *spec = spec_of(argv, PROCMON_CONTAIN_CGROUP);
+  ASSERT_OK(procmon_spec_set_readiness(spec, PROCMON_READY_SD_NOTIFY, NULL, 0));
+  ASSERT_OK(procmon_add(pm, "unit", spec));
+  procmon_spec_free(spec);
+  WAIT_FOR(count_prefix("unit", "sent from session ") == 1);
+  WAIT_FOR(rec_count_events(&rec, "unit", PROCMON_EVENT_READY) == 1);
+  pid_t session = pid_of_line("unit", "sent from session ", 0);
+  ASSERT_TRUE(session != fx_pid(pm, "unit")); /* another session and group */
+  procmon_free(pm);
+  rec_destroy(&rec);
+}

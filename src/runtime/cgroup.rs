@@ -182,6 +182,10 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Whether a process is left in it (`populated` of `cgroup.events`).
     pub fn populated(&self) -> bool {
         populated(&self.path)

@@ -142,11 +142,15 @@ impl Host for Children {
         };
         let unit = plan.unit(pid);
         let containment = unit.as_ref().map_or(Containment::None, |u| u.containment());
+        let cgroup = unit.as_ref().and_then(|u| u.cgroup_key());
         let watched = self
             .reaper
             .watch(run, pid, pidfd, unit)
             .and_then(|()| pipes::watch(self.shared.output_epoll(), run, &stdout, &stderr))
-            .and_then(|()| self.notify.spawned(run, pid, ready, self.reaper.epoll()));
+            .and_then(|()| {
+                self.notify
+                    .spawned(run, pid, ready, cgroup, self.reaper.epoll())
+            });
         if let Err(errno) = watched {
             // Could not watch it: do not leave it behind.
             if let Some(unit) = self.reaper.discard(run) {

@@ -9,10 +9,10 @@
 //!   namespace that the kernel picks, made at the first SD_NOTIFY spawn. The
 //!   child gets `NOTIFY_SOCKET=@name` (and, with a watchdog, `WATCHDOG_USEC`
 //!   and `WATCHDOG_PID`); no other child does. Each datagram carries its
-//!   sender's pid (SO_PASSCRED), which must be the child's, or that of a process
-//!   in the child's process group (every child leads its own): that is the
-//!   child's unit until cgroup containment lands, when the cgroup is the test.
-//!   A datagram from any other process is ignored.
+//!   sender's pid (SO_PASSCRED), which must be the child's, that of a process in
+//!   the child's process group (every child leads its own), or, for a run in a
+//!   cgroup of its own, that of a process in that cgroup (`/proc/PID/cgroup`):
+//!   the child's unit. A datagram from any other process is ignored.
 //!
 //! Memory: nothing for a process with another readiness; a NOTIFY_FD run holds
 //! one descriptor in a map; an SD_NOTIFY run two map entries (pid → run, run →
@@ -54,6 +54,10 @@ struct Socket {
     /// The child's pid of each SD_NOTIFY run, and back.
     runs_by_pid: HashMap<i32, RunId>,
     pids: HashMap<RunId, i32>,
+    /// The cgroup of each SD_NOTIFY run that has one, by the last two parts of
+    /// its path (`m<pid>.<start>.<n>/r<run>`, unique on the machine), and back.
+    runs_by_cgroup: HashMap<String, RunId>,
+    cgroups: HashMap<RunId, String>,
     buffer: Box<[u8]>,
 }
 
@@ -133,6 +137,7 @@ impl Notifier {
         run: RunId,
         pid: i32,
         prepared: Prepared,
+        cgroup: Option<String>,
         epoll: &Epoll,
     ) -> Result<(), i32> {
         if let Some((pipe, _)) = prepared.pipe {
@@ -145,6 +150,10 @@ impl Notifier {
             if let Some(socket) = &mut self.socket {
                 socket.runs_by_pid.insert(pid, run);
                 socket.pids.insert(run, pid);
+                if let Some(cgroup) = cgroup {
+                    socket.runs_by_cgroup.insert(cgroup.clone(), run);
+                    socket.cgroups.insert(run, cgroup);
+                }
             }
         }
         Ok(())
@@ -157,6 +166,9 @@ impl Notifier {
         if let Some(socket) = &mut self.socket {
             if let Some(pid) = socket.pids.remove(&run) {
                 socket.runs_by_pid.remove(&pid);
+            }
+            if let Some(cgroup) = socket.cgroups.remove(&run) {
+                socket.runs_by_cgroup.remove(&cgroup);
             }
         }
     }
@@ -218,6 +230,8 @@ impl Notifier {
                 socket,
                 runs_by_pid: HashMap::new(),
                 pids: HashMap::new(),
+                runs_by_cgroup: HashMap::new(),
+                cgroups: HashMap::new(),
                 buffer: vec![0; DATAGRAM_SIZE].into(),
             }));
         }
@@ -235,9 +249,25 @@ impl Socket {
         if let Some(run) = self.runs_by_pid.get(&pid) {
             return Some(*run);
         }
-        let group = sys::process_group(pid)?;
-        self.runs_by_pid.get(&group).copied()
+        if let Some(run) = sys::process_group(pid).and_then(|g| self.runs_by_pid.get(&g)) {
+            return Some(*run);
+        }
+        if self.runs_by_cgroup.is_empty() {
+            return None;
+        }
+        let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+        let path = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
+        self.runs_by_cgroup.get(&cgroup_key(path)?).copied()
     }
+}
+
+/// The last two parts of a cgroup's path, which name a run's cgroup (see
+/// `runtime/cgroup.rs`): `m<pid>.<start>.<n>/r<run>`.
+pub(crate) fn cgroup_key(path: &str) -> Option<String> {
+    let mut parts = path.trim_end_matches('/').rsplit('/');
+    let run = parts.next()?;
+    let monitor = parts.next()?;
+    (run.starts_with('r') && monitor.starts_with('m')).then(|| format!("{monitor}/{run}"))
 }
 
 /// Whether `entry` is `key=…`.

@@ -49,6 +49,15 @@ impl Unit {
         }
     }
 
+    /// A cgroup's name among the cgroups of all monitors (see
+    /// [`notify::cgroup_key`](super::notify::cgroup_key)).
+    pub fn cgroup_key(&self) -> Option<String> {
+        match self {
+            Unit::Group(_) => None,
+            Unit::Cgroup(cgroup) => super::notify::cgroup_key(&cgroup.path().to_string_lossy()),
+        }
+    }
+
     /// The mode it gives its run.
     pub fn containment(&self) -> Containment {
         match self {
