@@ -100,7 +100,9 @@ impl fmt::Display for Name {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
     argv: Box<[CString]>,
-    options: Option<Box<Options>>,
+    /// Shared by the processes added from one spec (copied on a change), so a
+    /// thousand adds of one spec hold one copy.
+    options: Option<Arc<Options>>,
 }
 
 /// What a process does after its child exits (API.md "Restart policies").
@@ -241,8 +243,21 @@ impl ProcessSpec {
         })
     }
 
+    /// Takes `other`'s options when they are equal to this spec's, so that
+    /// processes added with the same settings, from specs made one by one,
+    /// hold one copy of them.
+    pub fn share_options(&mut self, other: &ProcessSpec) {
+        if let (Some(mine), Some(theirs)) = (&self.options, &other.options) {
+            if !Arc::ptr_eq(mine, theirs) && mine == theirs {
+                self.options = Some(Arc::clone(theirs));
+            }
+        }
+    }
+
+    /// The options to change: this spec's own copy (copied on the first
+    /// change when it shares them).
     fn options_mut(&mut self) -> &mut Options {
-        self.options.get_or_insert_with(Box::default)
+        Arc::make_mut(self.options.get_or_insert_with(Default::default))
     }
 
     fn options(&self) -> &Options {
@@ -587,6 +602,30 @@ mod tests {
             ProcessSpec::new(["true"]).unwrap().program().to_bytes(),
             b"true"
         );
+    }
+
+    #[test]
+    fn equal_options_are_shared_and_a_change_copies_them() {
+        let make = || {
+            ProcessSpec::new(["a"])
+                .unwrap()
+                .with_restart(RestartPolicy::Never)
+        };
+        let (first, mut second) = (make(), make());
+        let ptr = |s: &ProcessSpec| Arc::as_ptr(s.options.as_ref().unwrap());
+        assert_ne!(ptr(&first), ptr(&second));
+        second.share_options(&first);
+        assert_eq!(ptr(&first), ptr(&second), "equal options: one copy");
+        let third = second.clone().with_kill_time(Duration::from_secs(2));
+        assert_ne!(ptr(&third), ptr(&first), "a change copies");
+        assert_eq!(
+            first.settings(&Settings::default()).kill_time,
+            Duration::from_secs(5)
+        );
+        let mut other = make().with_stop_signal(2).unwrap();
+        other.share_options(&first);
+        assert_ne!(ptr(&other), ptr(&first), "different options stay apart");
+        assert_eq!(other.stop_signal(), 2);
     }
 
     #[test]

@@ -229,6 +229,10 @@ impl Supervisor {
             ));
         }
         self.check_order(&name, &spec)?;
+        let mut spec = spec;
+        if let Some(last) = self.names.last().map(|(_, id)| *id) {
+            spec.share_options(&self.process(last).spec);
+        }
         let id = ProcId(self.next_process);
         self.next_process += 1;
         self.names.insert(name.clone(), id);
