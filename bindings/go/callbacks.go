@@ -36,6 +36,10 @@ func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
 	if f == nil {
 		return
 	}
+	var detail string
+	if e.detail != nil {
+		detail = C.GoString(e.detail)
+	}
 	defer cbs.enter()()
 	(*f)(Event{
 		Kind:     EventKind(e.kind),
@@ -46,6 +50,14 @@ func goProcmonEvent(handle C.uintptr_t, e *C.procmon_event_t) {
 		Error:    syscall.Errno(e.error),
 		Uptime:   seconds(e.uptime),
 		Delay:    seconds(e.delay),
+		// 0.2
+		Timestamp:   eventTime(e.timestamp),
+		Flags:       ExitFlags(e.flags),
+		UserCPU:     seconds(e.user_cpu),
+		SysCPU:      seconds(e.sys_cpu),
+		MaxRSSKiB:   int64(e.max_rss_kib),
+		Containment: containmentOf(e.containment),
+		Detail:      detail,
 	})
 }
 

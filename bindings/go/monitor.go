@@ -122,7 +122,23 @@ type Event struct {
 	Signal   syscall.Signal // EventExited through a signal: its number; otherwise 0
 	Error    syscall.Errno  // EventSpawnFailed: why (ENOENT, EACCES, ...)
 	Uptime   time.Duration  // EventExited: how long the child ran
-	Delay    time.Duration  // EventRestartScheduled: the wait before the restart
+	Delay    time.Duration  // EventRestartScheduled: the wait before the restart; EventGaveUp: before the retry (0: none)
+
+	// Since libprocmon 0.2, for every process (AddProcess's too):
+
+	Timestamp time.Time     // when it happened (wall clock)
+	Flags     ExitFlags     // EventExited: what it says beyond the status; 0 otherwise
+	UserCPU   time.Duration // EventExited: the run's user CPU time
+	SysCPU    time.Duration // EventExited: the run's system CPU time
+	MaxRSSKiB int64         // EventExited: the run's peak resident set in KiB; 0 when unknown
+	// Containment is, for EventStarted, how the run is contained
+	// (ContainNone, ContainGroup or ContainCgroup: ContainAuto shows what it
+	// chose); the zero value, ContainAuto, for the other kinds.
+	Containment Containment
+	// Detail is, for EventStarted, why the run has less containment than its
+	// spec asks (ContainAuto where no cgroup could be made; said once per
+	// monitor); "" otherwise.
+	Detail string
 }
 
 // ProcessInfo is a consistent snapshot of one process.

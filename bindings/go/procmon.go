@@ -14,12 +14,20 @@
 // slow func slows the children down (they block on their pipes); nothing is
 // dropped. A panic in a func crashes the program.
 //
-// The calls that block (AddProcess, AddReady, StartProcess and Start wait for
-// a spawn, Close for the children to stop) have variants that take a
-// context.Context first (AddProcessContext, AddReadyContext,
+// The calls that block (AddProcess, Add, AddReady, StartProcess and Start wait
+// for a spawn, Close for the children to stop) have variants that take a
+// context.Context first (AddProcessContext, AddContext, AddReadyContext,
 // StartProcessContext, StartContext, CloseContext), as WaitReady does.
 // A C call cannot be abandoned: when the context is done during one, the
 // variant returns ctx.Err() at once and the work completes in the background.
+//
+// Add registers a process with a Spec, every per-process setting of
+// libprocmon 0.2: environment on top of the inherited one, restart policy
+// (RestartAlways, RestartOnFailure, RestartNever) and success exit codes,
+// stop signal, its own threshold, kill time and restart delays, a start limit
+// (EventGaveUp, StateFailed), resource limits, containment (ContainAuto,
+// the zero value, ContainNone, ContainGroup, ContainCgroup) and readiness.
+// SignalProcess sends a child (or its whole unit) a signal.
 //
 // The package finds libprocmon through pkg-config (#cgo pkg-config: procmon):
 // for a copy installed outside the system's prefixes, set PKG_CONFIG_PATH to
@@ -139,6 +147,8 @@ func (k EventKind) String() string {
 		return "killed"
 	case EventReady:
 		return "ready"
+	case EventGaveUp:
+		return "gave-up"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -166,6 +176,8 @@ func (s State) String() string {
 		return "backoff"
 	case StateStarting:
 		return "starting"
+	case StateFailed:
+		return "failed"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }

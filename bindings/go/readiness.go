@@ -10,26 +10,6 @@ package procmon
 #include <string.h>
 #include <procmon.h>
 
-// Builds a spec and adds it, in one C call so that procmon_last_error() is
-// read on the thread that set it. The caller frees *err.
-static int pmgo_add_ready(procmon_t *pm, const char *name, const char *const *argv,
-                          const char *const *env, const char *cwd, int64_t uid, int64_t gid,
-                          int mode, const char *arg, double timeout, double watchdog,
-                          const char *const *after, char **err) {
-	procmon_spec_t *spec = procmon_spec_new(argv);
-	int rc = spec == NULL ? PROCMON_ERR_INVALID : PROCMON_OK;
-	if (rc == PROCMON_OK && env != NULL) rc = procmon_spec_set_env(spec, env);
-	if (rc == PROCMON_OK && cwd != NULL) rc = procmon_spec_set_cwd(spec, cwd);
-	if (rc == PROCMON_OK) rc = procmon_spec_set_user(spec, uid, gid);
-	if (rc == PROCMON_OK) rc = procmon_spec_set_readiness(spec, mode, arg, timeout);
-	if (rc == PROCMON_OK) rc = procmon_spec_set_watchdog(spec, watchdog);
-	if (rc == PROCMON_OK) rc = procmon_spec_set_after(spec, after);
-	if (rc == PROCMON_OK) rc = procmon_add(pm, name, spec);
-	if (rc != PROCMON_OK) *err = strdup(procmon_last_error());
-	procmon_spec_free(spec);
-	return rc;
-}
-
 static int pmgo_report_unhealthy(procmon_t *pm, const char *name, char **err) {
 	int rc = procmon_report_unhealthy(pm, name);
 	if (rc != PROCMON_OK) *err = strdup(procmon_last_error());
@@ -81,7 +61,8 @@ type ReadySpec struct {
 
 // AddReady registers name running argv like AddProcess (opts may be nil;
 // StopProcessGroup is not used), with the readiness, watchdog and start order
-// of ready. Unlike AddProcess, its process reports EventReady. Like
+// of ready: Add with a Spec of those fields, every other setting at its
+// default. Unlike AddProcess, its process reports EventReady. Like
 // AddProcess, it blocks for the spawn (see AddReadyContext).
 func (m *Monitor) AddReady(name string, argv []string, opts *ProcessOptions, ready ReadySpec) error {
 	return m.AddReadyContext(context.Background(), name, argv, opts, ready)
@@ -102,70 +83,20 @@ func (m *Monitor) AddReadyContext(ctx context.Context, name string, argv []strin
 	return await(ctx, call)
 }
 
-// addReadyCall copies AddReady's arguments to C memory and returns the call,
-// which frees it.
+// addReadyCall turns AddReady's arguments into a Spec (a negative UID or GID
+// inherits, as it always has here) and returns Add's call.
 func (m *Monitor) addReadyCall(name string, argv []string, opts *ProcessOptions, ready ReadySpec) (call func() error, err error) {
-	const op = "AddReady"
-	var mem cmem
-	defer func() {
-		if err != nil {
-			mem.free()
-		}
-	}()
-	cname, err := mem.name(op, name)
-	if err != nil {
-		return nil, err
-	}
-	cargv, ok := mem.strv(argv)
-	if !ok {
-		return nil, invalid(op, "an argument holds a NUL byte")
-	}
-	var env **C.char
-	var cwd *C.char
-	uid, gid := C.int64_t(-1), C.int64_t(-1)
+	spec := Spec{Argv: argv, Ready: ready}
 	if opts != nil {
-		if opts.Env != nil {
-			if env, ok = mem.strv(opts.Env); !ok {
-				return nil, invalid(op, "an environment entry holds a NUL byte")
-			}
+		spec.Env, spec.Dir = opts.Env, opts.Dir
+		if opts.UID != nil && *opts.UID >= 0 {
+			spec.UID = opts.UID
 		}
-		if opts.Dir != "" {
-			if cwd, ok = mem.str(opts.Dir); !ok {
-				return nil, invalid(op, "the directory holds a NUL byte")
-			}
-		}
-		if opts.UID != nil {
-			uid = C.int64_t(*opts.UID)
-		}
-		if opts.GID != nil {
-			gid = C.int64_t(*opts.GID)
+		if opts.GID != nil && *opts.GID >= 0 {
+			spec.GID = opts.GID
 		}
 	}
-	var arg *C.char
-	if ready.Mode == ReadyNotifyFD || ready.Mode == ReadyLine {
-		if arg, ok = mem.str(ready.Arg); !ok {
-			return nil, invalid(op, "the readiness argument holds a NUL byte")
-		}
-	}
-	var after **C.char
-	if len(ready.After) > 0 {
-		if after, ok = mem.strv(ready.After); !ok {
-			return nil, invalid(op, "a name of After holds a NUL byte")
-		}
-	}
-	timeout, watchdog := C.double(ready.Timeout.Seconds()), C.double(ready.Watchdog.Seconds())
-	mode := C.int(ready.Mode)
-	return func() error {
-		defer mem.free()
-		pm, err := m.acquire(op)
-		if err != nil {
-			return err
-		}
-		defer m.release()
-		var cerr *C.char
-		rc := C.pmgo_add_ready(pm, cname, cargv, env, cwd, uid, gid, mode, arg, timeout, watchdog, after, &cerr)
-		return check(op, rc, cerr)
-	}, nil
+	return m.addSpecCall("AddReady", name, &spec)
 }
 
 // ReportUnhealthy tells the monitor that the host's own health check of name

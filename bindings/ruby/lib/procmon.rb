@@ -52,15 +52,24 @@ module Procmon
   }.freeze
 
   # One lifecycle event. +kind+ is :started, :exited, :spawn_failed,
-  # :restart_scheduled or :killed; fields that do not apply to the kind are nil:
-  # pid (started, exited, killed), exit_code or signal (exited), error (the
-  # errno of spawn_failed), uptime (exited, seconds), delay (restart_scheduled,
-  # seconds).
+  # :restart_scheduled, :killed, :gave_up (the start limit was reached) or
+  # :ready; fields that do not apply to the kind are nil: pid (started,
+  # exited, killed, ready), exit_code or signal (exited), error (the errno of
+  # spawn_failed), uptime (exited, seconds), delay (restart_scheduled; gave_up:
+  # seconds until the retry, 0 for none).
+  #
+  # Since 0.2: timestamp (a Time, every kind); for exited, flags (an Array of
+  # :expected, :requested, :core_dumped, :timeout, :watchdog,
+  # :status_unknown), user_cpu and sys_cpu (seconds) and max_rss_kib (0 when
+  # unknown); for started, containment (:none, :group or :cgroup: what the
+  # run got) and detail (why it got less than asked, once, or nil).
   Event = Struct.new(:kind, :name, :pid, :exit_code, :signal, :error, :uptime, :delay,
-                     keyword_init: true)
+                     :timestamp, :flags, :user_cpu, :sys_cpu, :max_rss_kib, :containment,
+                     :detail, keyword_init: true)
 
   # A snapshot of one process (Monitor#info). +state+ is :stopped, :running,
-  # :stopping or :backoff; pid is nil unless running or stopping;
+  # :stopping, :backoff, :starting (not ready yet, or waiting for the
+  # processes it comes after) or :failed (the start limit was reached); pid is nil unless running or stopping;
   # last_exit_code and last_signal are nil when they do not apply.
   Info = Struct.new(:state, :pid, :starts, :uptime, :restart_delay, :last_exit_code,
                     :last_signal, keyword_init: true)
@@ -70,6 +79,7 @@ require_relative "procmon/version"
 require_relative "procmon/native"
 require_relative "procmon/monitor"
 require_relative "procmon/readiness"
+require_relative "procmon/spec"
 
 module Procmon
   # The library's version, e.g. "0.1.0".

@@ -25,8 +25,13 @@ module Procmon
   class Monitor
     STREAMS = { 1 => :stdout, 2 => :stderr }.freeze
     KINDS = { 1 => :started, 2 => :exited, 3 => :spawn_failed, 4 => :restart_scheduled,
-              5 => :killed }.freeze
-    STATES = { 0 => :stopped, 1 => :running, 2 => :stopping, 3 => :backoff }.freeze
+              5 => :killed, 6 => :gave_up, 7 => :ready }.freeze
+    STATES = { 0 => :stopped, 1 => :running, 2 => :stopping, 3 => :backoff, 4 => :failed,
+               5 => :starting }.freeze
+    # PROCMON_EXIT_* bits, in the order Event#flags lists them.
+    EXIT_FLAGS = { 1 => :expected, 2 => :requested, 4 => :core_dumped, 8 => :timeout,
+                   16 => :watchdog, 32 => :status_unknown }.freeze
+    CONTAINED = { 0 => :none, 1 => :group, 2 => :cgroup, 3 => :auto }.freeze
     DELIVERY_PULL = 1
     ERR_AGAIN = -7
     RECORD_LINE = 1
@@ -37,7 +42,7 @@ module Procmon
                  max_restart_delay: :procmon_set_max_restart_delay }.freeze
     DEFAULTS = { threshold: 1.0, kill_time: 5.0, min_restart_delay: 1.0,
                  max_restart_delay: 3600.0 }.freeze
-    private_constant :STREAMS, :KINDS, :STATES, :SETTINGS, :DEFAULTS, :DELIVERY_PULL, :ERR_AGAIN,
+    private_constant :STREAMS, :KINDS, :STATES, :EXIT_FLAGS, :CONTAINED, :SETTINGS, :DEFAULTS, :DELIVERY_PULL, :ERR_AGAIN,
                      :RECORD_LINE, :RECORD_EVENT, :RECORD_END
 
     # Open monitors (so that C never calls the callbacks of a collected object)
@@ -153,7 +158,8 @@ module Procmon
     # in PATH when it has no "/"). env: a Hash (the child's whole environment)
     # or nil (inherit); cwd:, uid:, gid: nil inherit. stop_process_group: true
     # signals the child's whole process group when stopping it. If the service
-    # runs, the child has been spawned (or its spawn failed) on return.
+    # runs, the child has been spawned (or its spawn failed) on return. With
+    # any keyword of #add besides these, it is #add (see spec.rb).
     def add_process(name, argv, env: nil, cwd: nil, uid: nil, gid: nil, stop_process_group: false)
       name = c_string(name, "name")
       argv = Array(argv).map { |arg| c_string(arg, "argument") }
@@ -435,14 +441,30 @@ module Procmon
     def convert_event(raw)
       kind = KINDS.fetch(raw[:kind], raw[:kind])
       exited = kind == :exited
+      started = kind == :started
       Event.new(kind: kind,
                 name: -raw[:name].read_string.force_encoding(Encoding::UTF_8),
-                pid: %i[started exited killed].include?(kind) ? raw[:pid] : nil,
+                pid: %i[started exited killed ready].include?(kind) ? raw[:pid] : nil,
                 exit_code: exited && raw[:exit_code] >= 0 ? raw[:exit_code] : nil,
                 signal: exited && raw[:signal] != 0 ? raw[:signal] : nil,
                 error: kind == :spawn_failed ? raw[:error] : nil,
                 uptime: exited ? raw[:uptime] : nil,
-                delay: kind == :restart_scheduled ? raw[:delay] : nil)
+                delay: %i[restart_scheduled gave_up].include?(kind) ? raw[:delay] : nil,
+                timestamp: Time.at(raw[:timestamp]),
+                flags: exited ? exit_flags(raw[:flags]) : nil,
+                user_cpu: exited ? raw[:user_cpu] : nil,
+                sys_cpu: exited ? raw[:sys_cpu] : nil,
+                max_rss_kib: exited ? raw[:max_rss_kib] : nil,
+                containment: started ? CONTAINED.fetch(raw[:containment], raw[:containment]) : nil,
+                detail: started && !raw[:detail].null? ? raw[:detail].read_string.force_encoding(Encoding::UTF_8) : nil)
+    end
+
+    # The PROCMON_EXIT_* bits as symbols; a bit this binding does not know
+    # stays an Integer.
+    def exit_flags(bits)
+      known = EXIT_FLAGS.select { |bit, _| bits & bit != 0 }
+      rest = bits & ~EXIT_FLAGS.keys.sum
+      known.values + (rest.zero? ? [] : [rest])
     end
 
     def c_string(value, what)

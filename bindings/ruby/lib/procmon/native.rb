@@ -55,7 +55,15 @@ module Procmon
              :signal, :int32,
              :error, :int32,
              :uptime, :double,
-             :delay, :double
+             :delay, :double,
+             # 0.2
+             :timestamp, :double,
+             :flags, :uint32,
+             :user_cpu, :double,
+             :sys_cpu, :double,
+             :max_rss_kib, :int64,
+             :containment, :int32,
+             :detail, :pointer
     end
 
     # procmon_record_t (pull delivery; the library owns it)

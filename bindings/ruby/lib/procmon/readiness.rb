@@ -1,10 +1,9 @@
 # frozen_string_literal: true
 
 module Procmon
-  # Readiness, watchdog and start order (libprocmon 0.2): Monitor#add with
-  # ready:/watchdog:/after:, Monitor#on_ready, Monitor#report_unhealthy, the
-  # :ready event and the :starting state. Kept apart from monitor.rb, which
-  # it extends.
+  # Readiness, watchdog and start order (libprocmon 0.2): Monitor#on_ready and
+  # Monitor#report_unhealthy (Monitor#add, with ready:/watchdog:/after:, is in
+  # spec.rb). Kept apart from monitor.rb, which it extends.
   module Native
     WAITS_READY = { blocking: true }.freeze
     attach_function :procmon_spec_new, [:pointer], :pointer
@@ -25,31 +24,6 @@ module Procmon
     READY = 7
     STARTING = 5
 
-    # Registers +name+ running +argv+ as #add_process does (env:, cwd:, uid:,
-    # gid:), with how it says it is ready: ready: :on_start (default),
-    # :notify_fd (ready_arg: the descriptor number, e.g. "3"), :sd_notify, or
-    # :line (ready_arg: the text a line must hold); ready_timeout: seconds (0:
-    # for ever); watchdog: seconds (needs :notify_fd or :sd_notify); after:
-    # names it starts after. It reports :ready events.
-    def add(name, argv, ready: :on_start, ready_arg: nil, ready_timeout: 0, watchdog: 0,
-            after: [], env: nil, cwd: nil, uid: nil, gid: nil)
-      name = c_string(name, "name")
-      mode = MODES.fetch(ready) { raise ArgumentError, "unknown readiness #{ready.inspect}" }
-      keep = []
-      argv_ptr = string_array(Array(argv).map { |arg| c_string(arg, "argument") }, keep)
-      spec = Native.procmon_spec_new(argv_ptr)
-      raise Procmon.error_for(-1) if spec.null?
-
-      begin
-        build_spec(spec, mode, ready_arg, ready_timeout, watchdog, after, env, cwd, uid, gid, keep)
-        call { |pm| Native.procmon_add(pm, name, spec) }
-      ensure
-        Native.procmon_spec_free(spec)
-        keep.clear
-      end
-      self
-    end
-
     # on_ready { |name, pid| ... }: called (on the callback thread, before the
     # #on_event block sees the same :ready event) when a run is ready.
     # Without a block, removes it.
@@ -66,24 +40,7 @@ module Procmon
       self
     end
 
-    def info(name)
-      snapshot = super
-      snapshot.state = :starting if snapshot.state == STARTING
-      snapshot
-    end
-
     private
-
-    def build_spec(spec, mode, arg, timeout, watchdog, after, env, cwd, uid, gid, keep)
-      check(Native.procmon_spec_set_env(spec, string_array(env_entries(env), keep))) unless env.nil?
-      check(Native.procmon_spec_set_cwd(spec, c_string(cwd, "cwd"))) unless cwd.nil?
-      check(Native.procmon_spec_set_user(spec, uid.nil? ? -1 : Integer(uid), gid.nil? ? -1 : Integer(gid)))
-      arg = arg.nil? ? nil : c_string(arg.to_s, "ready_arg")
-      check(Native.procmon_spec_set_readiness(spec, mode, arg, Float(timeout)))
-      check(Native.procmon_spec_set_watchdog(spec, Float(watchdog)))
-      names = Array(after).map { |n| c_string(n, "after name") }
-      check(Native.procmon_spec_set_after(spec, names.empty? ? FFI::Pointer::NULL : string_array(names, keep)))
-    end
 
     def deliver_event(pointer)
       raw = Native::Event.new(pointer)
@@ -94,13 +51,6 @@ module Procmon
         run_callback(:ready) { handler.call(name, pid) }
       end
       super
-    end
-
-    def convert_event(raw)
-      return super unless raw[:kind] == READY
-
-      Event.new(kind: :ready, name: -raw[:name].read_string.force_encoding(Encoding::UTF_8),
-                pid: raw[:pid])
     end
   end
 
