@@ -455,12 +455,19 @@ void test_pull_shutdown_delivers_up_to_end(void) {
   pump_start(pm, NULL);
   ASSERT_OK(fx_add_sh(pm, "polite",
                       "trap 'kill $!; i=1; while [ $i -le 300 ]; do echo \"bye $i\"; "
-                      "i=$((i+1)); done; exit 0' TERM; echo ready; sleep 60 >/dev/null 2>&1 & wait"));
+                      "i=$((i+1)); done; exit 0' TERM; sleep 60 >/dev/null 2>&1 & echo ready; wait"));
   WAIT_FOR(rec_has_line(&rec, "polite", "ready"));
   ASSERT_OK(procmon_shutdown(pm));
   ASSERT_OK(procmon_shutdown(pm)); /* idempotent */
   WAIT_FOR(pump.ended);
   pump_stop();
+  if (rec_count_lines(&rec, "polite") != 301) { /* say what came, to tell why */
+    for (size_t i = 0; i < rec_count_lines(&rec, "polite") && i < 400; i++) {
+      rec_line_t l = line_at("polite", i);
+      if (strncmp(l.data, "bye ", 4)) printf("line %zu: %s\n", i, l.data);
+      free(l.data);
+    }
+  }
   ASSERT_EQ_INT(rec_count_lines(&rec, "polite"), 301);
   for (size_t i = 1; i <= 300; i++) {
     char want[16];
