@@ -89,6 +89,11 @@ pub(crate) struct Pipes {
     buffer: Vec<u8>,
     /// Runs whose readiness line came, for the event loop.
     matched: Vec<RunId>,
+    /// Pipes epoll reported ready before their run was handed over ([`add`]
+    /// queues them then): usually empty, at most a few runs' worth.
+    ///
+    /// [`add`]: Pipes::add
+    early: Vec<(RunId, Stream)>,
 }
 
 impl Pipes {
@@ -98,11 +103,17 @@ impl Pipes {
             ready: VecDeque::new(),
             buffer: Vec::with_capacity(READ_SIZE),
             matched: Vec::new(),
+            early: Vec::new(),
         }
     }
 
-    /// Takes over a new run's pipes. Both are read at once: what the child wrote
-    /// before this point raised no event that this set could act on.
+    /// Takes over a new run's pipes. The event loop put them in the epoll set
+    /// before it sent them (and an edge-triggered registration reports what is
+    /// already readable), so every readiness is reported after that: a pipe is
+    /// read now if it was reported before this point ([`on_ready`]), else when
+    /// it is.
+    ///
+    /// [`on_ready`]: Pipes::on_ready
     pub fn add(&mut self, new: RunPipes) {
         let RunPipes {
             run,
@@ -111,10 +122,25 @@ impl Pipes {
             stderr,
             ready_line,
         } = new;
-        let pipe = |fd| {
+        // Runs are handed over in the order they were spawned (each one's
+        // STARTED follows its spawn), so a run before this one that is not here
+        // yet never will be (its spawn failed after the pipes were watched).
+        let (mut stdout_ready, mut stderr_ready) = (false, false);
+        if !self.early.is_empty() {
+            self.early.retain(|&(early, stream)| {
+                if early == run {
+                    match stream {
+                        Stream::Stdout => stdout_ready = true,
+                        Stream::Stderr => stderr_ready = true,
+                    }
+                }
+                early > run
+            });
+        }
+        let pipe = |fd, queued| {
             Some(Pipe {
                 fd,
-                queued: true,
+                queued,
                 pending: None,
             })
         };
@@ -122,13 +148,17 @@ impl Pipes {
             run,
             Box::new(Run {
                 name,
-                stdout: pipe(stdout),
-                stderr: pipe(stderr),
+                stdout: pipe(stdout, stdout_ready),
+                stderr: pipe(stderr, stderr_ready),
                 ready_line: ready_line.map(|text| Box::new(Finder::new(&text[..]).into_owned())),
             }),
         );
-        self.ready.push_back((run, Stream::Stdout));
-        self.ready.push_back((run, Stream::Stderr));
+        if stdout_ready {
+            self.ready.push_back((run, Stream::Stdout));
+        }
+        if stderr_ready {
+            self.ready.push_back((run, Stream::Stderr));
+        }
     }
 
     fn pipe_mut(&mut self, run: RunId, stream: Stream) -> Option<&mut Pipe> {
@@ -137,11 +167,23 @@ impl Pipes {
 
     /// Notes that epoll reported `run`'s `stream` pipe readable (or closed).
     pub fn on_ready(&mut self, run: RunId, stream: Stream) {
-        // Unknown: not handed over yet (`add` reads it then), or closed since.
-        if let Some(pipe) = self.pipe_mut(run, stream) {
-            if !pipe.queued {
-                pipe.queued = true;
-                self.ready.push_back((run, stream));
+        match self.runs.get_mut(&run) {
+            Some(entry) => {
+                // None: closed since.
+                if let Some(pipe) = entry.pipe(stream) {
+                    if !pipe.queued {
+                        pipe.queued = true;
+                        self.ready.push_back((run, stream));
+                    }
+                }
+            }
+            // Not handed over yet: `add` queues it then. (Or a run whose pipes
+            // are all closed: rare, a copy of the descriptor in a child not
+            // yet exec'd keeps it in the epoll set; the next `add` drops it.)
+            None => {
+                if !self.early.contains(&(run, stream)) {
+                    self.early.push((run, stream));
+                }
             }
         }
     }

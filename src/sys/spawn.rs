@@ -71,10 +71,15 @@ pub struct Spawned {
     pub stderr: OwnedFd,
 }
 
-/// Reusable spawning state: the child's stack and `/dev/null` for its stdin.
+/// Reusable spawning state: the child's stack, `/dev/null` for its stdin and
+/// this process's pid.
 pub struct Spawner {
     stack: Vec<u8>,
     devnull: OwnedFd,
+    /// Taken once: a spawner is used by the thread that made it (the event loop)
+    /// or others of its process, never in the child of a fork, where a monitor
+    /// refuses every call and its threads do not exist.
+    parent: libc::pid_t,
 }
 
 const CHILD_STACK: usize = 64 * 1024;
@@ -89,6 +94,8 @@ impl Spawner {
         Ok(Spawner {
             stack: vec![0; CHILD_STACK],
             devnull,
+            // SAFETY: getpid has no preconditions.
+            parent: unsafe { libc::getpid() },
         })
     }
 
@@ -105,6 +112,7 @@ impl Spawner {
             self.devnull.as_fd(),
             out.write.as_fd(),
             err.write.as_fd(),
+            self.parent,
         );
         // In the child, until it execs or exits.
         let (pid, pidfd) = clone_child(&mut self.stack, &context)?;
@@ -226,6 +234,7 @@ impl<'a> ChildContext<'a> {
         stdin: BorrowedFd<'a>,
         stdout: BorrowedFd<'a>,
         stderr: BorrowedFd<'a>,
+        parent: libc::pid_t,
     ) -> ChildContext<'a> {
         ChildContext {
             candidates: arrays.candidates.as_ptr(),
@@ -252,8 +261,7 @@ impl<'a> ChildContext<'a> {
             stdin: stdin.as_raw_fd(),
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
-            // SAFETY: getpid has no preconditions.
-            parent: unsafe { libc::getpid() },
+            parent,
             error: AtomicI32::new(0),
             borrows: PhantomData,
         }
