@@ -99,6 +99,16 @@ void task_pattern(char *buf, size_t len) {
   for (size_t i = 0; i < len; i++) buf[i] = (char)('0' + (i * 31 + i / 4093) % 75);
 }
 
+double task_slowness(void) {
+  static double slowness;
+  if (slowness == 0) {
+    const char *s = getenv("PROCMON_TEST_SLOWNESS");
+    double v = s ? atof(s) : 1.0;
+    slowness = v >= 1.0 ? v : 1.0;
+  }
+  return slowness;
+}
+
 void task_let_pass(double seconds) {
   double until = task_now() + seconds;
   while (task_now() < until) task_nap();
@@ -117,11 +127,11 @@ static void *watch(void *arg) {
   (void)arg;
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += (time_t)dog.seconds;
+  until.tv_sec += (time_t)(dog.seconds * task_slowness());
   pthread_mutex_lock(&dog.mu);
   while (dog.armed)
     if (pthread_cond_timedwait(&dog.cv, &dog.mu, &until) == ETIMEDOUT && dog.armed)
-      FAIL("%s did not return within %g s (deadlock?)", dog.what, dog.seconds);
+      FAIL("%s did not return within %g s (deadlock?)", dog.what, dog.seconds * task_slowness());
   pthread_mutex_unlock(&dog.mu);
   return NULL;
 }

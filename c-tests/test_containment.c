@@ -483,12 +483,13 @@ void test_sd_notify_from_a_setsid_process_of_the_cgroup(void) {
   const char *script =
       "import os, socket, subprocess, sys, time\n"
       "subprocess.run([sys.executable, '-c', '''\n"
-      "import os, socket\n"
+      "import os, socket, time\n"
       "os.setsid()\n"
       "a = os.environ['NOTIFY_SOCKET']\n"
       "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
       "s.sendto(b'READY=1', '\\\\0' + a[1:])\n"
       "print('sent from session', os.getsid(0), flush=True)\n"
+      "time.sleep(60)  # the monitor looks the sender up in /proc: it stays\n"
       "'''])\n"
       "time.sleep(60)\n";
   const char *argv[] = {"python3", "-c", script, NULL};

@@ -184,6 +184,7 @@ void test_pull_order_and_level(void) {
   procmon_t *pm = pull_monitor();
   ASSERT_OK(procmon_set_min_restart_delay(pm, 60)); /* one run only */
   ASSERT_OK(procmon_set_max_restart_delay(pm, 60));
+  ASSERT_OK(procmon_set_threshold(pm, 600)); /* an instant death, however slow the machine */
   ASSERT_TRUE(!readable(pm, 0));
   ASSERT_OK(fx_add(pm, "run", "lines", "3"));
   ASSERT_TRUE(readable(pm, (int)(TASK_DEADLINE * 1000)));

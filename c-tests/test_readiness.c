@@ -285,10 +285,17 @@ void test_after_starts_in_order_and_stops_in_reverse(void) {
   procmon_process_info_t info = info_of(pm, "api");
   ASSERT_EQ_INT(info.state, PROCMON_STATE_STARTING);
   ASSERT_EQ_INT(info.pid, 0);
-  procmon_spec_t *db = sh_spec("sleep 0.3; echo >&3; " LOOP);
+  /* The db is ready once told to (the file appears), however slow the machine. */
+  const char *go = task_tmpfile("db-go");
+  char script[4400];
+  snprintf(script, sizeof script, "while [ ! -e %s ]; do sleep 0.02; done; echo >&3; " LOOP, go);
+  procmon_spec_t *db = sh_spec(script);
   ASSERT_OK(procmon_spec_set_readiness(db, PROCMON_READY_NOTIFY_FD, "3", 0));
   add_and_free(pm, "db", db);
   ASSERT_EQ_INT(info_of(pm, "api").pid, 0);
+  FILE *go_file = fopen(go, "w");
+  ASSERT_TRUE(go_file != NULL);
+  fclose(go_file);
   WAIT_FOR(rec_count_events(&rec, "api", PROCMON_EVENT_READY) == 1);
   rec_event_t db_ready = event("db", PROCMON_EVENT_READY, 0);
   rec_event_t api_started = event("api", PROCMON_EVENT_STARTED, 0);
