@@ -839,7 +839,7 @@ static void finish_build(struct spec_build *b, const char *name) {
       usage_error("--ready (for '%s'): %s", name, procmon_last_error());
   if (b->watchdog > 0 && b->ready_mode != PROCMON_READY_NOTIFY_FD &&
       b->ready_mode != PROCMON_READY_SD_NOTIFY)
-    usage_error("--watchdog %s needs --ready fd:N or --ready notify before it (for '%s')",
+    usage_error("--watchdog %s needs --ready fd:N or --ready notify (for '%s')",
                 b->watchdog_text, name);
   for (size_t i = 0; i < b->n_after; i++)
     if (strcmp(b->after[i], name) == 0)
