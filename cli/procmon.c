@@ -3,20 +3,20 @@
  * they exit (the equivalent of Twisted's `twistd procmon`, and of foreman for a
  * Procfile), built only on the public C API of libprocmon (include/procmon.h).
  *
- *   procmon [--threshold S] [--killtime S] [--minrestartdelay S]
- *           [--maxrestartdelay S] [--procfile FILE]... [--timestamps]
- *           [--help] [--version] [[NAME=]COMMAND]...
+ *   procmon [OPTION]... [NAME=]COMMAND [[OPTION]... [NAME=]COMMAND]...
  *
  * Options are one table (`options` below): each row names the option, its
  * argument and help, and the function that takes it while the command line is
- * read in order. Three kinds of rows exist: monitor settings (applied to the
- * monitor once it exists), per-process settings (recorded in order, and applied
- * to the spec of every process defined after them: the positional commands and
- * the entries of a later --procfile), and actions (--procfile reads its file
- * there and then; --help, --version). Every process, positional or from a
- * Procfile, goes through add_entry() when defined and add_to_monitor() when
- * started. The manual page is cli/procmon.1; cli/test_cli.sh checks that it
- * documents every option of the table.
+ * read in order (options and commands interleaved). Two kinds of rows exist:
+ * per-process settings (.set_spec: checked when given, recorded in order, and
+ * applied to the spec of every process defined after them: the positional
+ * commands and the entries of a later --procfile), and actions (.parse:
+ * --procfile reads its file there and then; --timestamps, --help, --version).
+ * Every process, positional or from a Procfile, goes through add_entry() when
+ * defined (its spec is built there, so a bad combination is a usage error before
+ * anything starts) and add_to_monitor() when started. The manual page is
+ * cli/procmon.1; cli/test_cli.sh checks that it documents every option of the
+ * table.
  *
  * Threads: SIGINT, SIGTERM and SIGHUP are blocked before the monitor (and so its
  * internal threads) exists; the main thread then waits for them with sigwait().
@@ -24,6 +24,7 @@
  * stdout/stderr goes through one mutex.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* every RLIMIT_* and signal name of glibc */
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,7 +69,7 @@ struct entry {
   char *command;      /* run as /bin/sh -c COMMAND */
   const char *file;   /* the Procfile it comes from; NULL for a positional one */
   int line;           /* its line in that file */
-  size_t n_settings;  /* the per-process settings given before it apply to it */
+  procmon_spec_t *spec; /* built from the per-process settings given before it */
   const char *colour; /* SGR parameters of its name's colour */
 };
 
@@ -98,8 +101,11 @@ static _Noreturn void procfile_error(const char *file, int line, const char *fmt
   exit(EXIT_USAGE);
 }
 
-/* Defines a process (takes ownership of name and command). */
-static void add_entry(char *name, char *command, const char *file, int line, size_t n_settings) {
+static procmon_spec_t *build_spec(const char *name, const char *command);
+
+/* Defines a process (takes ownership of name and command), its spec built from
+ * the per-process settings given so far. */
+static void add_entry(char *name, char *command, const char *file, int line) {
   for (size_t i = 0; i < n_entries; i++) {
     const struct entry *e = &entries[i];
     if (strcmp(e->name, name) != 0) continue;
@@ -117,7 +123,8 @@ static void add_entry(char *name, char *command, const char *file, int line, siz
     cap_entries = cap_entries ? 2 * cap_entries : 8;
     entries = checked(realloc(entries, cap_entries * sizeof *entries));
   }
-  entries[n_entries] = (struct entry){name, command, file, line, n_settings,
+  procmon_spec_t *spec = build_spec(name, command);
+  entries[n_entries] = (struct entry){name, command, file, line, spec,
                                       palette[n_entries % (sizeof palette / sizeof *palette)]};
   n_entries++;
 }
@@ -213,6 +220,27 @@ static const char *signal_name(int sig) {
   }
 }
 
+/* EXITED's flags, when any is set: " [expected, requested]". Under out_lock. */
+static void put_exit_flags(FILE *f, uint32_t flags) {
+  static const struct {
+    uint32_t bit;
+    const char *text;
+  } names[] = {{PROCMON_EXIT_EXPECTED, "expected"},
+               {PROCMON_EXIT_REQUESTED, "requested"},
+               {PROCMON_EXIT_CORE_DUMPED, "core dumped"},
+               {PROCMON_EXIT_TIMEOUT, "timeout"},
+               {PROCMON_EXIT_WATCHDOG, "watchdog"},
+               {PROCMON_EXIT_STATUS_UNKNOWN, "status unknown"}};
+  const char *sep = " [";
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    if (!(flags & names[i].bit)) continue;
+    fputs(sep, f);
+    fputs(names[i].text, f);
+    sep = ", ";
+  }
+  if (sep[0] == ',') fputc(']', f);
+}
+
 static void on_event(void *userdata, const procmon_event_t *ev) {
   (void)userdata;
   if (!ev) return;
@@ -225,6 +253,15 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
   switch (ev->kind) {
   case PROCMON_EVENT_STARTED:
     fprintf(stderr, "started pid %d", (int)ev->pid);
+    /* Why this run has less containment than asked (once per monitor): a line
+     * of its own, so that the STARTED line keeps its form. */
+    if (ev->detail) {
+      fputc('\n', stderr);
+      put_time(stderr);
+      fprintf(stderr, "%s: ", prog);
+      put_name(stderr, name, NULL, colour_err);
+      fprintf(stderr, " containment: %s", ev->detail);
+    }
     break;
   case PROCMON_EVENT_EXITED:
     if (ev->signal != 0) {
@@ -235,6 +272,7 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
       fprintf(stderr, "exited with code %d", (int)ev->exit_code);
     }
     fprintf(stderr, " after %.2fs (pid %d)", ev->uptime, (int)ev->pid);
+    put_exit_flags(stderr, ev->flags);
     break;
   case PROCMON_EVENT_SPAWN_FAILED:
     fprintf(stderr, "spawn failed: %s", strerror(ev->error));
@@ -248,6 +286,12 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
   case PROCMON_EVENT_READY:
     fprintf(stderr, "ready pid %d", (int)ev->pid);
     break;
+  case PROCMON_EVENT_GAVE_UP:
+    if (ev->delay > 0)
+      fprintf(stderr, "gave up (start limit reached); retrying in %gs", ev->delay);
+    else
+      fprintf(stderr, "gave up (start limit reached); not retrying");
+    break;
   default:
     fprintf(stderr, "unknown event %d (pid %d)", (int)ev->kind, (int)ev->pid);
     break;
@@ -259,35 +303,50 @@ static void on_event(void *userdata, const procmon_event_t *ev) {
 
 /* ----------------------------------------------------------------- options */
 
+/* What the per-process settings given so far make of one process: its spec,
+ * and the settings that one library setter takes together (the two restart
+ * delays; readiness and its timeout; the start order), applied by
+ * finish_build() once every setting is in. */
+struct spec_build {
+  procmon_spec_t *spec;
+  double min_delay, max_delay;
+  int min_given, max_given;
+  int ready_mode;
+  const char *ready_arg; /* points into argv */
+  const char *ready_text; /* the --ready value as given */
+  double ready_timeout;
+  double watchdog;
+  const char *watchdog_text;
+  const char **after; /* the --after names, NULL-terminated (into after_buf) */
+  size_t n_after, cap_after;
+  char **after_buf; /* owned copies of the names */
+};
+
 struct cli_option;
-/* Takes an option (arg is NULL for one without an argument), in command-line
- * order; exits with usage_error() on a syntax error. A per-process setting
- * (set_spec) has none: it is recorded in order. */
+/* Takes an action option (arg is NULL for one without an argument), in
+ * command-line order; exits with usage_error() on a syntax error. */
 typedef void (*parse_fn)(struct cli_option *opt, const char *arg);
+/* Applies a per-process setting to a spec being built; exits with
+ * usage_error() naming the option when the value is bad (its syntax, or the
+ * library's setter refusing it). */
+typedef void (*spec_fn)(const struct cli_option *opt, struct spec_build *b, const char *arg);
 
 struct cli_option {
   const char *name;    /* long name, without "--" */
   char short_name;     /* 0: none */
   const char *metavar; /* NULL: takes no argument */
   const char *help;    /* for --help; '\n' starts a continuation line */
-  parse_fn parse; /* NULL for a per-process setting */
-  /* parse_monitor_seconds: the monitor's setter, applied once the monitor
-   * exists, and what was given (the last one wins). */
-  int (*set_monitor)(procmon_t *pm, double seconds);
-  int given;
-  const char *text;
-  double value;
-  /* A per-process setting: applied, in order, to the spec of each process
-   * defined after the option (a procmon_spec_set_* call that judges arg);
-   * returns a procmon_error_t. */
-  int (*set_spec)(procmon_spec_t *spec, const char *arg);
+  const char *heading; /* for --help: a heading printed before this row */
+  parse_fn parse;      /* an action; NULL for a per-process setting */
+  /* A per-process setting: checked when given (on a scratch spec), then
+   * applied, in order, to the spec of each process defined after the option. */
+  spec_fn set_spec;
   /* parse_flag: set to 1. */
   int *flag;
 };
 
 static void usage(FILE *f);
 
-static void parse_monitor_seconds(struct cli_option *opt, const char *text);
 static void parse_procfile(struct cli_option *opt, const char *path);
 static void parse_flag(struct cli_option *opt, const char *arg) {
   (void)arg;
@@ -304,26 +363,355 @@ static void parse_version(struct cli_option *opt, const char *arg) {
   exit(0);
 }
 
+/* A value the option's syntax refuses: "--NAME: 'ARG' WHY", exit 2. */
+#define bad_value(opt, arg, ...)                                                             \
+  usage_error_prefixed((opt)->name, (arg), __VA_ARGS__)
+static _Noreturn void usage_error_prefixed(const char *name, const char *arg, const char *fmt,
+                                           ...);
+
+/* The library's setter refused the value: "--NAME ARG: its reason", exit 2. */
+static void check_set(const struct cli_option *opt, const char *arg, int rc) {
+  if (rc == PROCMON_OK) return;
+  const char *detail = procmon_last_error();
+  usage_error("--%s %s: %s", opt->name, arg,
+              detail && *detail ? detail : procmon_strerror(rc));
+}
+
+/* A number of seconds: anything strtod takes whole (the library judges NaN,
+ * negative and infinite values). */
+static double seconds_arg(const struct cli_option *opt, const char *arg) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(arg, &end);
+  if (end == arg || *end != '\0') bad_value(opt, arg, "is not a number of seconds");
+  return v;
+}
+
+/* A number of seconds the library must accept: checked by setting it as a
+ * threshold of a scratch spec, so its message names the flag. */
+static double checked_seconds(const struct cli_option *opt, const char *arg) {
+  double v = seconds_arg(opt, arg);
+  const char *argv[] = {"true", NULL};
+  procmon_spec_t *scratch = checked(procmon_spec_new(argv));
+  int rc = procmon_spec_set_threshold(scratch, v);
+  if (rc != PROCMON_OK) {
+    procmon_spec_free(scratch);
+    usage_error("--%s %s: not a finite, non-negative number of seconds", opt->name, arg);
+  }
+  procmon_spec_free(scratch);
+  return v;
+}
+
+static void set_threshold(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  check_set(opt, arg, procmon_spec_set_threshold(b->spec, seconds_arg(opt, arg)));
+}
+static void set_kill_time(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  check_set(opt, arg, procmon_spec_set_kill_time(b->spec, seconds_arg(opt, arg)));
+}
+static void set_min_delay(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  b->min_delay = checked_seconds(opt, arg);
+  b->min_given = 1;
+}
+static void set_max_delay(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  b->max_delay = checked_seconds(opt, arg);
+  b->max_given = 1;
+}
+
+static void set_restart(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  int policy;
+  if (strcmp(arg, "always") == 0) policy = PROCMON_RESTART_ALWAYS;
+  else if (strcmp(arg, "on-failure") == 0 || strcmp(arg, "on_failure") == 0)
+    policy = PROCMON_RESTART_ON_FAILURE;
+  else if (strcmp(arg, "never") == 0) policy = PROCMON_RESTART_NEVER;
+  else bad_value(opt, arg, "is not always, on-failure or never");
+  check_set(opt, arg, procmon_spec_set_restart(b->spec, policy));
+}
+
+/* A whole decimal number in [lo, hi]; 0 when it is not one. */
+static int whole_number(const char *text, long lo, long hi, long *out) {
+  if (*text == '\0' || *text == ' ' || *text == '+') return 0;
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || errno || v < lo || v > hi) return 0;
+  *out = v;
+  return 1;
+}
+
+static void set_success_codes(const struct cli_option *opt, struct spec_build *b,
+                              const char *arg) {
+  int32_t codes[256];
+  size_t n = 0;
+  if (*arg) {
+    char *copy = checked(strdup(arg)), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      long v;
+      if (!whole_number(tok, 0, 255, &v)) {
+        free(copy);
+        bad_value(opt, arg, "is not a comma-separated list of exit codes (0 to 255)");
+      }
+      if (n < sizeof codes / sizeof *codes) codes[n++] = (int32_t)v;
+    }
+    free(copy);
+    if (n == 0 || arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))
+      bad_value(opt, arg, "is not a comma-separated list of exit codes (0 to 255)");
+  }
+  check_set(opt, arg, procmon_spec_set_success_exit_codes(b->spec, codes, n));
+}
+
+static const struct {
+  const char *name;
+  int number;
+} signal_names[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"IOT", SIGABRT},      {"BUS", SIGBUS},
+    {"FPE", SIGFPE},   {"KILL", SIGKILL},     {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},       {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},     {"WINCH", SIGWINCH},
+    {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},       {"SYS", SIGSYS},
+};
+
+static void set_stop_signal(const struct cli_option *opt, struct spec_build *b,
+                            const char *arg) {
+  long number = -1;
+  if (!whole_number(arg, 1, 64, &number)) {
+    const char *n = strncasecmp(arg, "SIG", 3) == 0 ? arg + 3 : arg;
+    for (size_t i = 0; i < sizeof signal_names / sizeof *signal_names; i++)
+      if (strcasecmp(n, signal_names[i].name) == 0) number = signal_names[i].number;
+    if (number < 0) bad_value(opt, arg, "is not a signal (a name such as INT or SIGHUP, or 1 to 64)");
+  }
+  check_set(opt, arg, procmon_spec_set_stop_signal(b->spec, (int)number));
+}
+
+/* --start-limit BURST/INTERVAL[/RETRY] */
+static void set_start_limit(const struct cli_option *opt, struct spec_build *b,
+                            const char *arg) {
+  char *copy = checked(strdup(arg));
+  char *interval = strchr(copy, '/'), *retry = NULL;
+  if (interval) {
+    *interval++ = '\0';
+    if ((retry = strchr(interval, '/'))) *retry++ = '\0';
+  }
+  long burst;
+  char *end = NULL;
+  double iv = 0, rv = 0;
+  int ok = interval && whole_number(copy, 0, UINT32_MAX, &burst);
+  if (ok) {
+    iv = strtod(interval, &end);
+    ok = end != interval && *end == '\0';
+  }
+  if (ok && retry) {
+    rv = strtod(retry, &end);
+    ok = end != retry && *end == '\0';
+  }
+  free(copy);
+  if (!ok)
+    bad_value(opt, arg, "is not BURST/INTERVAL[/RETRY] (e.g. 5/60 or 5/60/300: at most 5 "
+                        "starts in 60 s, tried again after 300 s)");
+  check_set(opt, arg, procmon_spec_set_start_limit(b->spec, (uint32_t)burst, iv, rv));
+}
+
+static void set_env(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg) bad_value(opt, arg, "is not KEY=VALUE");
+  char *key = checked(strndup(arg, (size_t)(eq - arg)));
+  int rc = procmon_spec_set_env_var(b->spec, key, eq + 1);
+  free(key);
+  check_set(opt, arg, rc);
+}
+
+static void set_unset_env(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  if (!*arg || strchr(arg, '=')) bad_value(opt, arg, "is not a variable name");
+  check_set(opt, arg, procmon_spec_set_env_var(b->spec, arg, NULL));
+}
+
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+    {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
+    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+/* A limit: digits with an optional K, M or G (x 1024), or unlimited/infinity. */
+static int rlimit_value(const char *text, uint64_t *out) {
+  if (strcasecmp(text, "unlimited") == 0 || strcasecmp(text, "infinity") == 0) {
+    *out = (uint64_t)RLIM_INFINITY;
+    return 1;
+  }
+  if (*text < '0' || *text > '9') return 0;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno) return 0;
+  unsigned shift = 0;
+  if (*end == 'k' || *end == 'K') shift = 10, end++;
+  else if (*end == 'm' || *end == 'M') shift = 20, end++;
+  else if (*end == 'g' || *end == 'G') shift = 30, end++;
+  if (*end != '\0' || (shift && v > (UINT64_MAX >> shift))) return 0;
+  *out = (uint64_t)v << shift;
+  return 1;
+}
+
+/* --rlimit NAME=LIMIT or NAME=SOFT:HARD */
+static void set_rlimit(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  int resource = -1;
+  if (eq)
+    for (size_t i = 0; i < sizeof rlimit_names / sizeof *rlimit_names; i++)
+      if (strlen(rlimit_names[i].name) == (size_t)(eq - arg) &&
+          strncasecmp(arg, rlimit_names[i].name, (size_t)(eq - arg)) == 0)
+        resource = rlimit_names[i].resource;
+  if (!eq || resource < 0) {
+    char names[256] = "";
+    for (size_t i = 0; i < sizeof rlimit_names / sizeof *rlimit_names; i++) {
+      if (i) strcat(names, ", ");
+      strcat(names, rlimit_names[i].name);
+    }
+    bad_value(opt, arg, "is not NAME=LIMIT or NAME=SOFT:HARD with NAME one of %s", names);
+  }
+  char *copy = checked(strdup(eq + 1));
+  char *colon = strchr(copy, ':');
+  if (colon) *colon++ = '\0';
+  uint64_t soft = 0, hard = 0;
+  int ok = rlimit_value(copy, &soft) && (colon ? rlimit_value(colon, &hard) : (hard = soft, 1));
+  free(copy);
+  if (!ok)
+    bad_value(opt, arg, "has a limit that is not a number (K, M, G suffixes allowed) or unlimited");
+  check_set(opt, arg, procmon_spec_set_rlimit(b->spec, resource, soft, hard));
+}
+
+static void set_contain(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  int mode;
+  if (strcmp(arg, "none") == 0) mode = PROCMON_CONTAIN_NONE;
+  else if (strcmp(arg, "group") == 0) mode = PROCMON_CONTAIN_GROUP;
+  else if (strcmp(arg, "cgroup") == 0) mode = PROCMON_CONTAIN_CGROUP;
+  else if (strcmp(arg, "auto") == 0) mode = PROCMON_CONTAIN_AUTO;
+  else bad_value(opt, arg, "is not none, group, cgroup or auto");
+  check_set(opt, arg, procmon_spec_set_containment(b->spec, mode));
+}
+
+/* --ready fd:N | notify | line:TEXT | start. Checked here with the library's
+ * setter; set (with the timeout) by finish_build(). */
+static void set_ready(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  int mode;
+  const char *rarg = NULL;
+  if (strncmp(arg, "fd:", 3) == 0) mode = PROCMON_READY_NOTIFY_FD, rarg = arg + 3;
+  else if (strcmp(arg, "notify") == 0) mode = PROCMON_READY_SD_NOTIFY;
+  else if (strncmp(arg, "line:", 5) == 0) mode = PROCMON_READY_LINE, rarg = arg + 5;
+  else if (strcmp(arg, "start") == 0) mode = PROCMON_READY_ON_START;
+  else bad_value(opt, arg, "is not fd:N, notify, line:TEXT or start");
+  if (mode == PROCMON_READY_NOTIFY_FD) {
+    long fd;
+    if (!whole_number(rarg, 3, NOTIFY_FD_LIMIT - 1, &fd))
+      bad_value(opt, arg, "names no descriptor from 3 to %d", NOTIFY_FD_LIMIT - 1);
+  }
+  if (mode == PROCMON_READY_LINE && *rarg == '\0') bad_value(opt, arg, "has an empty TEXT");
+  check_set(opt, arg, procmon_spec_set_readiness(b->spec, mode, rarg, 0));
+  b->ready_mode = mode;
+  b->ready_arg = rarg;
+  b->ready_text = arg;
+}
+
+static void set_ready_timeout(const struct cli_option *opt, struct spec_build *b,
+                              const char *arg) {
+  b->ready_timeout = checked_seconds(opt, arg);
+}
+
+static void set_watchdog(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  double v = seconds_arg(opt, arg);
+  check_set(opt, arg, procmon_spec_set_watchdog(b->spec, v));
+  b->watchdog = v;
+  b->watchdog_text = arg;
+}
+
+/* --after NAME[,NAME]...: added to the names given before; '' clears them. */
+static void set_after(const struct cli_option *opt, struct spec_build *b, const char *arg) {
+  if (*arg == '\0') {
+    for (size_t i = 0; i < b->n_after; i++) free(b->after_buf[i]);
+    b->n_after = 0;
+    if (b->after) b->after[0] = NULL;
+    return;
+  }
+  char *copy = checked(strdup(arg)), *save = NULL;
+  if (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,")) {
+    free(copy);
+    bad_value(opt, arg, "has an empty process name");
+  }
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (b->n_after + 2 > b->cap_after) {
+      b->cap_after = b->cap_after ? 2 * b->cap_after : 8;
+      b->after = checked(realloc(b->after, b->cap_after * sizeof *b->after));
+      b->after_buf = checked(realloc(b->after_buf, b->cap_after * sizeof *b->after_buf));
+    }
+    b->after_buf[b->n_after] = checked(strdup(tok));
+    b->after[b->n_after] = b->after_buf[b->n_after];
+    b->after[++b->n_after] = NULL;
+  }
+  free(copy);
+}
+
 /* Every option, in --help's order. A new one is a row here and a paragraph in
  * procmon.1; a per-process one (applying to the processes defined after it) has
- * .set_spec instead of .parse, e.g.
- *   {.name = "stop-signal", .metavar = "SIG", .set_spec = set_stop_signal,
- *    .help = "..."},                                                        */
+ * .set_spec instead of .parse. */
 static struct cli_option options[] = {
-    {.name = "threshold", .metavar = "S", .parse = parse_monitor_seconds,
-     .set_monitor = procmon_set_threshold,
+    {.name = "restart", .metavar = "WHEN", .set_spec = set_restart,
+     .heading = "Per-process options: each applies to the commands (and --procfile entries)\n"
+                "that follow it, so one invocation can run a server and a one-shot job:",
+     .help = "restart after an exit: always (the default), on-failure\n"
+             "(not after a success exit code) or never"},
+    {.name = "success-exit-codes", .metavar = "CODES", .set_spec = set_success_codes,
+     .help = "the exit codes that count as success, e.g. 0,3\n"
+             "(default 0; '' for none)"},
+    {.name = "stop-signal", .metavar = "SIG", .set_spec = set_stop_signal,
+     .help = "what a stop sends first: a name (INT, SIGHUP, ...) or a\n"
+             "number (default TERM); KILL follows after the kill time"},
+    {.name = "start-limit", .metavar = "BURST/INTERVAL[/RETRY]", .set_spec = set_start_limit,
+     .help = "at most BURST starts within INTERVAL seconds, then give\n"
+             "up (tried again after RETRY seconds if given)"},
+    {.name = "threshold", .metavar = "S", .set_spec = set_threshold,
      .help = "a child that lives less than S has died instantly and\n"
              "is restarted after a doubling delay (default 1)"},
-    {.name = "killtime", .metavar = "S", .parse = parse_monitor_seconds,
-     .set_monitor = procmon_set_kill_time,
-     .help = "grace between TERM and KILL when stopping (default 5)"},
-    {.name = "minrestartdelay", .metavar = "S", .parse = parse_monitor_seconds,
-     .set_monitor = procmon_set_min_restart_delay,
+    {.name = "killtime", .metavar = "S", .set_spec = set_kill_time,
+     .help = "grace between the stop signal and KILL (default 5)"},
+    {.name = "minrestartdelay", .metavar = "S", .set_spec = set_min_delay,
      .help = "first restart delay after an instant death (default 1)"},
-    {.name = "maxrestartdelay", .metavar = "S", .parse = parse_monitor_seconds,
-     .set_monitor = procmon_set_max_restart_delay,
+    {.name = "maxrestartdelay", .metavar = "S", .set_spec = set_max_delay,
      .help = "cap of the doubling restart delay (default 3600)"},
+    {.name = "env", .metavar = "KEY=VALUE", .set_spec = set_env,
+     .help = "set KEY in the child's environment (on top of procmon's)"},
+    {.name = "unset-env", .metavar = "KEY", .set_spec = set_unset_env,
+     .help = "remove KEY from the child's environment"},
+    {.name = "rlimit", .metavar = "NAME=LIMIT", .set_spec = set_rlimit,
+     .help = "a resource limit (soft and hard, or SOFT:HARD), e.g.\n"
+             "nofile=4096, core=unlimited; NAME is nofile, core, nproc,\n"
+             "as, cpu, fsize, data, stack, memlock, rss, locks,\n"
+             "sigpending, msgqueue, nice, rtprio or rttime"},
+    {.name = "contain", .metavar = "MODE", .set_spec = set_contain,
+     .help = "what a stop reaches and what must be gone before a\n"
+             "restart: auto (the default: a cgroup where one can be\n"
+             "made, else the process group), cgroup, group or none"},
+    {.name = "ready", .metavar = "HOW", .set_spec = set_ready,
+     .help = "when the child is ready: fd:N (a line written to its\n"
+             "descriptor N), notify (sd_notify READY=1), line:TEXT (an\n"
+             "output line holding TEXT) or start (at once, the default)"},
+    {.name = "ready-timeout", .metavar = "S", .set_spec = set_ready_timeout,
+     .help = "not ready within S: stopped and restarted (default 0:\n"
+             "wait for ever)"},
+    {.name = "watchdog", .metavar = "S", .set_spec = set_watchdog,
+     .help = "once ready, a child that sends no ping for S is stopped\n"
+             "and restarted (needs --ready fd:N or notify)"},
+    {.name = "after", .metavar = "NAME", .set_spec = set_after,
+     .help = "start only once process NAME is ready, stop before it;\n"
+             "repeat or give NAME,NAME for more ('' clears the list)"},
     {.name = "procfile", .metavar = "FILE", .parse = parse_procfile,
+     .heading = "Other options:",
      .help = "also run each `name: command` line of FILE (foreman's\n"
              "Procfile); may be given more than once"},
     {.name = "timestamps", .parse = parse_flag, .flag = &timestamps,
@@ -335,8 +723,8 @@ static struct cli_option options[] = {
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0], LONG_OPTION_BASE = 256 };
 
-/* The per-process settings given so far, in order: an entry applies the first
- * n_settings of them (those given before it). */
+/* The per-process settings given so far, in order: an entry applies all of
+ * them that were given before it. */
 struct process_setting {
   const struct cli_option *opt;
   const char *arg;
@@ -346,7 +734,7 @@ static size_t n_settings, cap_settings;
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: %s [OPTION]... [NAME=]COMMAND...\n"
+"Usage: %s [OPTION]... [NAME=]COMMAND [[OPTION]... [NAME=]COMMAND]...\n"
 "  or:  %s [OPTION]... --procfile FILE [OPTION]... [[NAME=]COMMAND]...\n"
 "Run each COMMAND under a process monitor and restart it whenever it exits\n"
 "(like Twisted's `twistd procmon`).\n"
@@ -356,11 +744,13 @@ static void usage(FILE *f) {
 "monitored child instead of a shell around it. NAME (letters, digits, '_',\n"
 "'.', '-') defaults to p1, p2, ... by position; to start a command with a\n"
 "shell variable assignment, give it an explicit name: 'p1=FOO=1 cmd'.\n"
+"Options and commands may alternate; after `--` every argument is a command.\n"
 "\n"
-"Options (S is a number of seconds, fractions allowed):\n",
+"S is a number of seconds, fractions allowed.\n",
           prog, prog);
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct cli_option *o = &options[i];
+    if (o->heading) fprintf(f, "\n%s\n", o->heading);
     char left[64];
     int n = o->short_name ? snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name)
                           : snprintf(left, sizeof left, "  --%s", o->name);
@@ -383,13 +773,13 @@ static void usage(FILE *f) {
 "An error in it names the file and line and exits 2.\n"
 "\n"
 "Output: each line a child writes is printed on stdout as `[NAME] line`, or\n"
-"`[NAME:stderr] line` for its stderr. Lifecycle events (start, exit, restart\n"
-"delay, spawn failure, KILL) are printed on stderr as `procmon: [NAME] ...`.\n"
-"On a terminal each name has a colour of its own (NO_COLOR set to a non-empty\n"
-"value turns colours off).\n"
+"`[NAME:stderr] line` for its stderr. Lifecycle events (start, ready, exit,\n"
+"restart delay, spawn failure, KILL, giving up) are printed on stderr as\n"
+"`procmon: [NAME] ...`. On a terminal each name has a colour of its own\n"
+"(NO_COLOR set to a non-empty value turns colours off).\n"
 "\n"
-"SIGINT, SIGTERM or SIGHUP stops every child (TERM, then KILL after the kill\n"
-"time), prints their remaining output and exits 0.\n"
+"SIGINT, SIGTERM or SIGHUP stops every child (its stop signal, then KILL after\n"
+"the kill time), prints their remaining output and exits 0.\n"
 "Exit status: 0 after such a stop, 1 on a library or output error, 2 on a\n"
 "usage error.\n");
 }
@@ -404,22 +794,82 @@ static _Noreturn void usage_error(const char *fmt, ...) {
   exit(EXIT_USAGE);
 }
 
-/* Syntax only: any number strtod accepts (negative, NaN and infinite values
- * included) is handed to the library, which judges the value. */
-static void parse_monitor_seconds(struct cli_option *opt, const char *text) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (end == text || *end != '\0')
-    usage_error("--%s: '%s' is not a number of seconds", opt->name, text);
-  opt->given = 1;
-  opt->text = text;
-  opt->value = v;
+static _Noreturn void usage_error_prefixed(const char *name, const char *arg, const char *fmt,
+                                           ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: --%s: '%s' ", prog, name, arg);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+  va_end(ap);
+  exit(EXIT_USAGE);
 }
 
-/* A per-process setting: recorded in order; the library judges the value when a
- * process is added. */
+static void build_init(struct spec_build *b, const char *command) {
+  const char *child_argv[] = {"/bin/sh", "-c", command, NULL};
+  *b = (struct spec_build){.spec = procmon_spec_new(child_argv)};
+  if (!b->spec) out_of_memory(); /* argv is never empty */
+}
+
+static void build_free(struct spec_build *b) {
+  for (size_t i = 0; i < b->n_after; i++) free(b->after_buf[i]);
+  free(b->after_buf);
+  free(b->after);
+  procmon_spec_free(b->spec);
+}
+
+/* The settings one setter takes together, for the process `name`; a bad
+ * combination is a usage error naming the process. */
+static void finish_build(struct spec_build *b, const char *name) {
+  if (b->min_given || b->max_given) {
+    /* One without the other keeps the default of the other, moved to it when
+     * the default would be on the wrong side (--maxrestartdelay 0.5: 0.5, 0.5). */
+    double min = b->min_given ? b->min_delay : (b->max_delay < 1 ? b->max_delay : 1);
+    double max = b->max_given ? b->max_delay : (b->min_delay > 3600 ? b->min_delay : 3600);
+    if (min > max)
+      usage_error("--minrestartdelay %g is above --maxrestartdelay %g (for '%s')", min, max,
+                  name);
+    if (procmon_spec_set_restart_delays(b->spec, min, max) != PROCMON_OK)
+      usage_error("--minrestartdelay/--maxrestartdelay (for '%s'): %s", name,
+                  procmon_last_error());
+  }
+  if (b->ready_mode != PROCMON_READY_ON_START || b->ready_timeout > 0)
+    if (procmon_spec_set_readiness(b->spec, b->ready_mode, b->ready_arg, b->ready_timeout) !=
+        PROCMON_OK)
+      usage_error("--ready (for '%s'): %s", name, procmon_last_error());
+  if (b->watchdog > 0 && b->ready_mode != PROCMON_READY_NOTIFY_FD &&
+      b->ready_mode != PROCMON_READY_SD_NOTIFY)
+    usage_error("--watchdog %s needs --ready fd:N or --ready notify (for '%s')",
+                b->watchdog_text, name);
+  for (size_t i = 0; i < b->n_after; i++)
+    if (strcmp(b->after[i], name) == 0)
+      usage_error("--after %s: '%s' cannot come after itself (give --after after the "
+                  "command of '%s')",
+                  b->after[i], name, name);
+  if (b->n_after && procmon_spec_set_after(b->spec, b->after) != PROCMON_OK)
+    usage_error("--after (for '%s'): %s", name, procmon_last_error());
+}
+
+/* The spec of a process defined now: every per-process setting given so far,
+ * in order. The caller owns it. */
+static procmon_spec_t *build_spec(const char *name, const char *command) {
+  struct spec_build b;
+  build_init(&b, command);
+  for (size_t i = 0; i < n_settings; i++) settings[i].opt->set_spec(settings[i].opt, &b, settings[i].arg);
+  finish_build(&b, name);
+  procmon_spec_t *spec = b.spec;
+  b.spec = NULL;
+  build_free(&b);
+  return spec;
+}
+
+/* A per-process setting: checked now on a scratch spec (a bad value is a usage
+ * error naming the option, whether or not a command follows), then recorded. */
 static void record_process_setting(const struct cli_option *opt, const char *arg) {
+  struct spec_build scratch;
+  build_init(&scratch, "true");
+  opt->set_spec(opt, &scratch, arg);
+  build_free(&scratch);
   if (n_settings == cap_settings) {
     cap_settings = cap_settings ? 2 * cap_settings : 8;
     settings = checked(realloc(settings, cap_settings * sizeof *settings));
@@ -467,7 +917,7 @@ static void parse_procfile(struct cli_option *opt, const char *path) {
     while (blank(*command)) command++;
     if (*command == '\0')
       procfile_error(path, line, "empty command for '%.*s'", (int)name_len, buf);
-    add_entry(checked(strndup(buf, name_len)), checked(strdup(command)), path, line, n_settings);
+    add_entry(checked(strndup(buf, name_len)), checked(strdup(command)), path, line);
   }
   int err = ferror(f) ? errno : 0;
   free(buf);
@@ -491,11 +941,28 @@ static const char *split_name(const char *arg, size_t *name_len) {
   return eq + 1;
 }
 
-/* Reads the options in order (each row's parse function takes its own), then
- * defines a process per positional COMMAND. */
+/* A positional command, the `position`th: defines a process. */
+static void add_command(const char *arg, int position) {
+  size_t name_len = 0;
+  const char *command = split_name(arg, &name_len);
+  char *name;
+  if (command) {
+    name = checked(strndup(arg, name_len));
+  } else {
+    command = arg;
+    name = checked(malloc(24));
+    snprintf(name, 24, "p%d", position);
+  }
+  if (*command == '\0') usage_error("empty command for '%s'", name);
+  add_entry(name, checked(strdup(command)), NULL, 0);
+}
+
+/* Reads the command line in order: options (each row's function takes its own)
+ * and commands may alternate, so a per-process setting applies to the commands
+ * after it; after `--` every argument is a command. */
 static void parse_command_line(int argc, char **argv) {
   static struct option longopts[N_OPTIONS + 1];
-  /* '+': stop at the first command, so a command never looks like an option. */
+  /* '+': stop at each command, so a command never looks like an option. */
   static char shortopts[1 + 2 * N_OPTIONS + 1] = "+";
   size_t s = 1;
   for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -509,8 +976,20 @@ static void parse_command_line(int argc, char **argv) {
   }
   shortopts[s] = '\0';
 
-  int opt;
-  while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+  int position = 0, only_commands = 0;
+  while (optind < argc) {
+    if (only_commands) {
+      add_command(argv[optind++], ++position);
+      continue;
+    }
+    int before = optind;
+    int opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (opt == -1) {
+      /* `--` (consumed by getopt), or a command at optind. */
+      if (optind == before + 1 && strcmp(argv[before], "--") == 0) only_commands = 1;
+      else if (optind < argc) add_command(argv[optind++], ++position);
+      continue;
+    }
     struct cli_option *row = NULL;
     if (opt >= LONG_OPTION_BASE && opt < LONG_OPTION_BASE + N_OPTIONS) {
       row = &options[opt - LONG_OPTION_BASE];
@@ -527,23 +1006,19 @@ static void parse_command_line(int argc, char **argv) {
     else
       row->parse(row, row->metavar ? optarg : NULL);
   }
-
-  for (int i = optind, position = 1; i < argc; i++, position++) {
-    const char *arg = argv[i];
-    size_t name_len = 0;
-    const char *command = split_name(arg, &name_len);
-    char *name;
-    if (command) {
-      name = checked(strndup(arg, name_len));
-    } else {
-      command = arg;
-      name = checked(malloc(24));
-      snprintf(name, 24, "p%d", position);
-    }
-    if (*command == '\0') usage_error("empty command for '%s'", name);
-    add_entry(name, checked(strdup(command)), NULL, 0, n_settings);
-  }
   if (n_entries == 0) usage_error("no command given");
+
+  /* A start order naming no process would wait for ever. */
+  for (size_t i = 0; i < n_settings; i++) {
+    if (settings[i].opt->set_spec != set_after || !*settings[i].arg) continue;
+    char *copy = checked(strdup(settings[i].arg)), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      if (!colour_of(tok)) {
+        usage_error("--after %s: no process is named '%s'", settings[i].arg, tok);
+      }
+    }
+    free(copy);
+  }
 }
 
 /* -------------------------------------------------------------------- main */
@@ -561,34 +1036,14 @@ static int library_failure(procmon_t *pm, const char *what, int rc) {
   return library_failure_detail(pm, what, rc, procmon_last_error());
 }
 
-/* Adds one entry: /bin/sh -c COMMAND, with the per-process settings given before
- * it applied to its spec. Returns PROCMON_OK or the exit status (after the report). */
+/* Adds one entry, its spec built when it was defined. Returns PROCMON_OK or the
+ * exit status (after the report). */
 static int add_to_monitor(procmon_t *pm, const struct entry *e) {
-  const char *child_argv[] = {"/bin/sh", "-c", e->command, NULL};
+  int rc = procmon_add(pm, e->name, e->spec);
+  if (rc == PROCMON_OK) return PROCMON_OK;
   char what[512];
-  procmon_spec_t *spec = procmon_spec_new(child_argv);
-  if (!spec) {
-    snprintf(what, sizeof what, "cannot add '%s'", e->name);
-    return library_failure(pm, what, PROCMON_ERR_INVALID);
-  }
-  int rc = PROCMON_OK;
-  for (size_t i = 0; i < e->n_settings && rc == PROCMON_OK; i++) {
-    const struct process_setting *ps = &settings[i];
-    if ((rc = ps->opt->set_spec(spec, ps->arg)) != PROCMON_OK)
-      snprintf(what, sizeof what, "--%s %s (for '%s')", ps->opt->name, ps->arg, e->name);
-  }
-  if (rc == PROCMON_OK && (rc = procmon_add(pm, e->name, spec)) != PROCMON_OK)
-    snprintf(what, sizeof what, "cannot add '%s'", e->name);
-  if (rc == PROCMON_OK) {
-    procmon_spec_free(spec);
-    return PROCMON_OK;
-  }
-  /* procmon_last_error() lasts until the next call: copy it before the free. */
-  char *detail = strdup(procmon_last_error());
-  procmon_spec_free(spec);
-  int status = library_failure_detail(pm, what, rc, detail);
-  free(detail);
-  return status;
+  snprintf(what, sizeof what, "cannot add '%s'", e->name);
+  return library_failure(pm, what, rc);
 }
 
 int main(int argc, char **argv) {
@@ -640,16 +1095,6 @@ int main(int argc, char **argv) {
   if ((rc = procmon_set_event_callback(pm, on_event, NULL)) != PROCMON_OK)
     return library_failure(pm, "procmon_set_event_callback", rc);
 
-  for (size_t i = 0; i < N_OPTIONS; i++) {
-    const struct cli_option *o = &options[i];
-    if (!o->set_monitor || !o->given) continue;
-    if ((rc = o->set_monitor(pm, o->value)) != PROCMON_OK) {
-      char what[128];
-      snprintf(what, sizeof what, "--%s %s", o->name, o->text);
-      return library_failure(pm, what, rc);
-    }
-  }
-
   note("monitoring %zu process%s (pid %d); SIGINT or SIGTERM stops them", n_entries,
        n_entries == 1 ? "" : "es", (int)getpid());
 
@@ -679,6 +1124,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < n_entries; i++) {
     free(entries[i].name);
     free(entries[i].command);
+    procmon_spec_free(entries[i].spec);
   }
   free(entries);
   free(settings);
