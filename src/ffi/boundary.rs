@@ -166,6 +166,22 @@ pub(crate) unsafe fn string_list(list: *const *const c_char) -> Option<Vec<Vec<u
     Some(items)
 }
 
+/// The Rust value of a C enum's value, by a table of (C value, Rust value):
+/// C passes enums as `int`, and an unknown one is refused, never transmuted.
+/// `what` and `c_type` name the setting in the error.
+pub(crate) fn enum_value<T: Copy>(
+    value: c_int,
+    table: &[(c_int, T)],
+    what: &str,
+    c_type: &str,
+) -> Result<T> {
+    table
+        .iter()
+        .find(|(c, _)| *c == value)
+        .map(|(_, rust)| *rust)
+        .ok_or_else(|| Error::invalid(format!("{what} {value} is not a {c_type} value")))
+}
+
 /// Where to write a result: non-NULL.
 ///
 /// # Safety

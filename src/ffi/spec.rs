@@ -5,7 +5,7 @@
 #![allow(non_camel_case_types)]
 
 use super::boundary::{
-    c_str, monitor, name as process_name, pointer, quietly, status, string_list,
+    c_str, enum_value, monitor, name as process_name, pointer, quietly, status, string_list,
 };
 use super::types::procmon_t;
 use crate::core::{seconds as duration, Containment, ProcessSpec, RestartPolicy, StartLimit};
@@ -244,16 +244,15 @@ pub extern "C" fn procmon_spec_set_stop_signal(spec: *mut procmon_spec_t, signal
 pub extern "C" fn procmon_spec_set_restart(spec: *mut procmon_spec_t, policy: c_int) -> c_int {
     with_spec(spec, |s| {
         use procmon_restart_t::*;
-        let policy = match policy {
-            p if p == PROCMON_RESTART_ALWAYS as c_int => RestartPolicy::Always,
-            p if p == PROCMON_RESTART_ON_FAILURE as c_int => RestartPolicy::OnFailure,
-            p if p == PROCMON_RESTART_NEVER as c_int => RestartPolicy::Never,
-            other => {
-                return Err(Error::invalid(format!(
-                    "the restart policy {other} is not a procmon_restart_t value"
-                )))
-            }
-        };
+        let table = [
+            (PROCMON_RESTART_ALWAYS as c_int, RestartPolicy::Always),
+            (
+                PROCMON_RESTART_ON_FAILURE as c_int,
+                RestartPolicy::OnFailure,
+            ),
+            (PROCMON_RESTART_NEVER as c_int, RestartPolicy::Never),
+        ];
+        let policy = enum_value(policy, &table, "the restart policy", "procmon_restart_t")?;
         Ok(s.with_restart(policy))
     })
 }
@@ -347,17 +346,13 @@ pub extern "C" fn procmon_spec_set_rlimit(
 pub extern "C" fn procmon_spec_set_containment(spec: *mut procmon_spec_t, mode: c_int) -> c_int {
     with_spec(spec, |s| {
         use procmon_containment_t::*;
-        let mode = match mode {
-            m if m == PROCMON_CONTAIN_NONE as c_int => Containment::None,
-            m if m == PROCMON_CONTAIN_GROUP as c_int => Containment::Group,
-            m if m == PROCMON_CONTAIN_CGROUP as c_int => Containment::Cgroup,
-            m if m == PROCMON_CONTAIN_AUTO as c_int => Containment::Auto,
-            other => {
-                return Err(Error::invalid(format!(
-                    "the containment {other} is not a procmon_containment_t value"
-                )))
-            }
-        };
+        let table = [
+            (PROCMON_CONTAIN_NONE as c_int, Containment::None),
+            (PROCMON_CONTAIN_GROUP as c_int, Containment::Group),
+            (PROCMON_CONTAIN_CGROUP as c_int, Containment::Cgroup),
+            (PROCMON_CONTAIN_AUTO as c_int, Containment::Auto),
+        ];
+        let mode = enum_value(mode, &table, "the containment", "procmon_containment_t")?;
         Ok(s.with_containment(mode))
     })
 }
