@@ -479,9 +479,9 @@ time.sleep(30)"')
   else
     echo "skip: no python3, --ready notify not checked"
   fi
-  "$procmon" --ready line:listening 'db=sleep 0.3; echo "listening on 5432"; exec sleep 30' \
+  "$procmon" --ready line:listening 'db=sleep 1; echo "listening on 5432"; exec sleep 30' \
     --ready start --after db 'api=echo api up; exec sleep 30' \
-    --after '' --ready fd:3 'fdr=sleep 0.3; echo "writing fd 3"; echo >&3; exec sleep 30' \
+    --after '' --ready fd:3 'fdr=sleep 0.3; echo "writing fd 3"; sleep 0.5; echo >&3; exec sleep 30' \
     --ready-timeout 0.5 'slow=exec sleep 30' \
     --ready-timeout 0 --watchdog 0.5 'wd=echo >&3; exec sleep 30' \
     --watchdog 0 "${notify[@]}" \
