@@ -413,7 +413,7 @@ fn check_shutdown_delivers_the_last_records_then_end_with(p: Puller) {
     assert_eq!(procmon_set_kill_time(p.pm, 10.0), OK);
     p.add_sh(
         "polite",
-        "trap 'kill $!; echo bye 1; echo bye 2; exit 0' TERM; echo ready; sleep 60 >/dev/null 2>&1 & wait",
+        "trap 'kill $!; echo bye 1; echo bye 2; exit 0' TERM; sleep 60 >/dev/null 2>&1 & echo ready; wait",
     );
     p.take_until(|r| matches!(r, Taken::Line { bytes, .. } if bytes == b"ready"));
     assert_eq!(procmon_shutdown(p.pm), OK);
