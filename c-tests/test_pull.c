@@ -1,5 +1,5 @@
 /* Pull delivery: the host polls procmon_poll_fd() and takes records with
- * procmon_next(). The line and flood tests of test_output.c again, through a
+ * procmon_next() or procmon_next_batch(). The line and flood tests of test_output.c again, through a
  * pump thread that feeds the recorder from records, plus what is pull mode's
  * own: the descriptor's level, backpressure when the host takes nothing, a free
  * that does not wait for the host, and the shutdown that delivers the last
@@ -28,13 +28,37 @@ struct pump {
   pthread_t thread;
   int wake[2]; /* written to stop the pump */
   pump_line_fn on_line; /* NULL: into the recorder */
+  pump_line_fn on_event; /* NULL: only into the recorder */
   atomic_long records;
   atomic_int ended; /* END taken */
   atomic_int after_end; /* a record came after END */
   atomic_int bad_level; /* poll said readable, procmon_next said AGAIN, alone */
+  int batch; /* 0: procmon_next; N > 0: procmon_next_batch, max N; -N: the two in turn */
+  atomic_long calls; /* takes that returned PROCMON_OK */
+  atomic_int exited_early; /* count_line: a flooder's EXITED before its last line */
 };
 
+#define PUMP_MAX 256
+
 static pump_t pump;
+
+/* One take as the pump's mode says: 1 record from procmon_next, or up to
+ * |batch| from procmon_next_batch; checks what procmon_next_batch says. */
+static int pump_take(pump_t *p, const procmon_record_t **rs, size_t *n) {
+  int batch = p->batch;
+  if (batch == 0 || (batch < 0 && p->calls % 2 == 0)) {
+    int code = procmon_next(p->pm, &rs[0]);
+    *n = code == PROCMON_OK;
+    return code;
+  }
+  size_t max = (size_t)(batch < 0 ? -batch : batch);
+  if (max > PUMP_MAX) FAIL("batch of %zu", max);
+  *n = 12345;
+  int code = procmon_next_batch(p->pm, rs, max, n);
+  if (code == PROCMON_OK && (*n < 1 || *n > max)) FAIL("a batch of %zu records, max %zu", *n, max);
+  if (code == PROCMON_ERR_AGAIN && *n != 0) FAIL("AGAIN with %zu records", *n);
+  return code;
+}
 
 static void *pump_main(void *arg) {
   pump_t *p = arg;
@@ -45,30 +69,36 @@ static void *pump_main(void *arg) {
     if (poll(fds, 2, -1) < 0) FAIL("poll failed");
     if (fds[1].revents) return NULL;
     if (!(fds[0].revents & POLLIN)) continue;
-    const procmon_record_t *r;
+    const procmon_record_t *rs[PUMP_MAX];
+    size_t n;
     int code, taken = 0;
-    while ((code = procmon_next(p->pm, &r)) == PROCMON_OK) {
-      taken++;
-      p->records++;
-      if (p->ended) p->after_end = 1;
-      switch (r->kind) {
-        case PROCMON_RECORD_LINE:
-          if (r->line[r->len] != '\0') FAIL("a line record without its NUL");
-          if (p->on_line)
-            p->on_line(p, r);
-          else
-            rec_log_cb(&rec, r->name, r->stream, r->line, r->len);
-          break;
-        case PROCMON_RECORD_EVENT:
-          if (strcmp(r->name, r->event->name)) FAIL("the record's name is not the event's");
-          rec_event_cb(&rec, r->event);
-          break;
-        case PROCMON_RECORD_END:
-          if (r->name != NULL) FAIL("END with a name");
-          p->ended = 1;
-          break;
-        default:
-          FAIL("unknown record kind %d", (int)r->kind);
+    while ((code = pump_take(p, rs, &n)) == PROCMON_OK) {
+      p->calls++;
+      for (size_t i = 0; i < n; i++) {
+        const procmon_record_t *r = rs[i];
+        taken++;
+        p->records++;
+        if (p->ended) p->after_end = 1;
+        switch (r->kind) {
+          case PROCMON_RECORD_LINE:
+            if (r->line[r->len] != '\0') FAIL("a line record without its NUL");
+            if (p->on_line)
+              p->on_line(p, r);
+            else
+              rec_log_cb(&rec, r->name, r->stream, r->line, r->len);
+            break;
+          case PROCMON_RECORD_EVENT:
+            if (strcmp(r->name, r->event->name)) FAIL("the record's name is not the event's");
+            rec_event_cb(&rec, r->event);
+            if (p->on_event) p->on_event(p, r);
+            break;
+          case PROCMON_RECORD_END:
+            if (r->name != NULL) FAIL("END with a name");
+            p->ended = 1;
+            break;
+          default:
+            FAIL("unknown record kind %d", (int)r->kind);
+        }
       }
     }
     ASSERT_CODE(code, PROCMON_ERR_AGAIN);
@@ -77,13 +107,16 @@ static void *pump_main(void *arg) {
   }
 }
 
-static void pump_start(procmon_t *pm, pump_line_fn on_line) {
+static void pump_start_batch(procmon_t *pm, pump_line_fn on_line, int batch) {
   memset(&pump, 0, sizeof pump);
   pump.pm = pm;
   pump.on_line = on_line;
+  pump.batch = batch;
   if (pipe(pump.wake)) FAIL("pipe");
   if (pthread_create(&pump.thread, NULL, pump_main, &pump)) FAIL("pthread_create");
 }
+
+static void pump_start(procmon_t *pm, pump_line_fn on_line) { pump_start_batch(pm, on_line, 0); }
 
 static void pump_stop(void) {
   if (write(pump.wake[1], "x", 1) != 1) FAIL("write");
@@ -142,6 +175,10 @@ void test_pull_api_errors(void) {
   ASSERT_FAILS(procmon_poll_fd(NULL), PROCMON_ERR_INVALID);
   ASSERT_FAILS(procmon_next(NULL, &r), PROCMON_ERR_INVALID);
   ASSERT_FAILS(procmon_shutdown(NULL), PROCMON_ERR_INVALID);
+  const procmon_record_t *rs[4] = {NULL};
+  size_t n = 99;
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 4, &n), PROCMON_ERR_STATE);
+  ASSERT_FAILS(procmon_next_batch(NULL, rs, 4, &n), PROCMON_ERR_INVALID);
 
   ASSERT_OK(procmon_set_log_callback(pm, noop_log, NULL));
   ASSERT_OK(procmon_set_delivery(pm, PROCMON_DELIVERY_PULL));
@@ -152,6 +189,13 @@ void test_pull_api_errors(void) {
   ASSERT_FAILS(procmon_next(pm, NULL), PROCMON_ERR_INVALID);
   ASSERT_FAILS(procmon_next(pm, &r), PROCMON_ERR_AGAIN);
   ASSERT_TRUE(r == NULL); /* written only on success */
+  ASSERT_FAILS(procmon_next_batch(pm, NULL, 4, &n), PROCMON_ERR_INVALID);
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 4, NULL), PROCMON_ERR_INVALID);
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 0, &n), PROCMON_ERR_INVALID);
+  ASSERT_EQ_INT(n, 99); /* not written on INVALID */
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 4, &n), PROCMON_ERR_AGAIN);
+  ASSERT_EQ_INT(n, 0);
+  ASSERT_TRUE(rs[0] == NULL); /* the array is written only on success */
   ASSERT_TRUE(!readable(pm, 0));
   /* For good: no callback, no way back. */
   ASSERT_FAILS(procmon_set_log_callback(pm, noop_log, NULL), PROCMON_ERR_STATE);
@@ -229,6 +273,103 @@ void test_pull_order_and_level(void) {
   procmon_free(pm);
 }
 
+/* Takes a batch of up to `max` records, waiting on the descriptor. */
+static size_t take_batch(procmon_t *pm, const procmon_record_t **rs, size_t max) {
+  size_t n = 0;
+  double end = task_now() + TASK_DEADLINE;
+  int code;
+  while ((code = procmon_next_batch(pm, rs, max, &n)) == PROCMON_ERR_AGAIN) {
+    if (task_now() > end) FAIL("no record within %g s", TASK_DEADLINE);
+    ASSERT_EQ_INT(n, 0);
+    readable(pm, 100);
+  }
+  ASSERT_OK(code);
+  ASSERT_CMP_INT(n, >=, 1);
+  ASSERT_CMP_INT(n, <=, max);
+  return n;
+}
+
+/* What one run of "lines 3" gives: STARTED, 3 lines, EXITED, RESTART_SCHEDULED.
+ * Checks record `i` of it. */
+static void check_run_record(const procmon_record_t *r, int i, const char *name) {
+  static const procmon_event_kind_t events[] = {PROCMON_EVENT_STARTED, 0, 0, 0,
+                                                PROCMON_EVENT_EXITED,
+                                                PROCMON_EVENT_RESTART_SCHEDULED};
+  ASSERT_EQ_STR(r->name, name);
+  if (i >= 1 && i <= 3) {
+    char want[16];
+    snprintf(want, sizeof want, "line %d", i);
+    ASSERT_EQ_INT(r->kind, PROCMON_RECORD_LINE);
+    ASSERT_EQ_INT(r->stream, PROCMON_STDOUT);
+    ASSERT_EQ_MEM(r->line, r->len, want, strlen(want));
+    ASSERT_TRUE(r->line[r->len] == '\0');
+    ASSERT_TRUE(r->event == NULL);
+  } else {
+    ASSERT_EQ_INT(r->kind, PROCMON_RECORD_EVENT);
+    ASSERT_EQ_INT(r->event->kind, events[i]);
+    ASSERT_EQ_STR(r->event->name, name);
+    ASSERT_TRUE(r->line == NULL && r->len == 0);
+  }
+}
+
+static procmon_t *one_run_monitor(void) {
+  procmon_t *pm = pull_monitor();
+  ASSERT_OK(procmon_set_min_restart_delay(pm, 60)); /* one run only */
+  ASSERT_OK(procmon_set_max_restart_delay(pm, 60));
+  ASSERT_OK(procmon_set_threshold(pm, 600));
+  return pm;
+}
+
+/* max larger than what waits: the batches hold the run's 6 records in order,
+ * never more than wait; then AGAIN, n = 0, and the descriptor not readable. */
+void test_pull_batch_larger_than_what_waits(void) {
+  procmon_t *pm = one_run_monitor();
+  ASSERT_OK(fx_add(pm, "run", "lines", "3"));
+  const procmon_record_t *rs[100];
+  int got = 0;
+  while (got < 6) {
+    size_t n = take_batch(pm, rs, 100);
+    ASSERT_CMP_INT((int)n, <=, 6 - got);
+    for (size_t i = 0; i < n; i++) check_run_record(rs[i], got++, "run");
+  }
+  ASSERT_TRUE(!readable(pm, 0));
+  size_t n = 99;
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 100, &n), PROCMON_ERR_AGAIN);
+  ASSERT_EQ_INT(n, 0);
+  ASSERT_TRUE(!readable(pm, 0));
+  /* A new record makes it readable again. */
+  ASSERT_OK(fx_add(pm, "again", "lines", "1"));
+  ASSERT_TRUE(readable(pm, (int)(TASK_DEADLINE * 1000)));
+  n = take_batch(pm, rs, 100);
+  check_run_record(rs[0], 0, "again");
+  procmon_free(pm);
+}
+
+/* procmon_next and procmon_next_batch (max 2) in turn: one sequence, in order;
+ * a batch's records stay valid until the next take. */
+void test_pull_batch_mixed_with_next_in_order(void) {
+  procmon_t *pm = one_run_monitor();
+  ASSERT_OK(fx_add(pm, "run", "lines", "3"));
+  int got = 0;
+  for (int turn = 0; got < 6; turn++) {
+    if (turn % 2 == 0) {
+      check_run_record(take(pm), got++, "run");
+    } else {
+      const procmon_record_t *rs[2];
+      size_t n = take_batch(pm, rs, 2);
+      ASSERT_CMP_INT((int)n, <=, 6 - got);
+      for (size_t i = 0; i < n; i++) check_run_record(rs[i], got + (int)i, "run");
+      /* Still valid, read again after the whole batch was read. */
+      for (size_t i = 0; i < n; i++) check_run_record(rs[i], got + (int)i, "run");
+      got += (int)n;
+    }
+  }
+  const procmon_record_t *r;
+  ASSERT_FAILS(procmon_next(pm, &r), PROCMON_ERR_AGAIN);
+  ASSERT_TRUE(!readable(pm, 0));
+  procmon_free(pm);
+}
+
 /* ---- the line tests, through the pump -------------------------------------- */
 
 void test_pull_raw_bytes(void) {
@@ -279,12 +420,12 @@ void test_pull_partial_line_and_streams(void) {
 }
 
 /* A 1 MiB line comes as 16 records of exactly the line limit, in order, then "after". */
-void test_pull_megabyte_line_in_pieces(void) {
+static void megabyte_line_in_pieces(int batch) {
   procmon_t *pm = pull_monitor();
   const size_t total = 16 * PROCMON_LINE_LIMIT;
   char arg[32];
   snprintf(arg, sizeof arg, "%zu", total);
-  pump_start(pm, NULL);
+  pump_start_batch(pm, NULL, batch);
   ASSERT_OK(fx_add(pm, "huge", "huge", arg));
   WAIT_FOR(rec_has_line(&rec, "huge", "after"));
   pump_stop();
@@ -301,6 +442,11 @@ void test_pull_megabyte_line_in_pieces(void) {
   check_line("huge", 16, PROCMON_STDOUT, "after", 5);
   procmon_free(pm);
 }
+
+void test_pull_megabyte_line_in_pieces(void) { megabyte_line_in_pieces(0); }
+
+/* The same pieces, in the same order, 5 at most per procmon_next_batch. */
+void test_pull_batch_megabyte_line_in_pieces(void) { megabyte_line_in_pieces(5); }
 
 /* ---- floods: every line of several children, in order --------------------- */
 
@@ -325,12 +471,21 @@ static void count_line(pump_t *p, const procmon_record_t *r) {
   fc.lines++;
 }
 
-void test_pull_flood_of_several_children_loses_nothing(void) {
+/* A flooder's EXITED comes after its last line. */
+static void count_exited(pump_t *p, const procmon_record_t *r) {
+  int child = r->name[1] - '0';
+  if (r->event->kind == PROCMON_EVENT_EXITED && child >= 0 && child < FLOODERS &&
+      fc.next[child] != FLOOD_LINES)
+    p->exited_early = 1;
+}
+
+static void flood_of_several_children(int batch) {
   procmon_t *pm = pull_monitor();
   ASSERT_OK(procmon_set_threshold(pm, 3600));
   ASSERT_OK(procmon_set_min_restart_delay(pm, 60));
   memset(&fc, 0, sizeof fc);
-  pump_start(pm, count_line);
+  pump_start_batch(pm, count_line, batch);
+  pump.on_event = count_exited;
   char arg[16];
   snprintf(arg, sizeof arg, "%d", FLOOD_LINES);
   for (int i = 0; i < FLOODERS; i++) {
@@ -344,8 +499,23 @@ void test_pull_flood_of_several_children_loses_nothing(void) {
   ASSERT_EQ_INT(fc.lines, (long)FLOODERS * FLOOD_LINES);
   for (int i = 0; i < FLOODERS; i++) ASSERT_EQ_INT(fc.next[i], FLOOD_LINES);
   /* Each child's EXITED came after its last line: the pump saw them in order. */
+  ASSERT_TRUE(!pump.exited_early);
+  printf("%ld records in %ld takes\n", (long)pump.records, (long)pump.calls);
+  if (batch > 1) ASSERT_CMP_INT(pump.calls, <, pump.records); /* batches of several */
   procmon_free(pm);
 }
+
+void test_pull_flood_of_several_children_loses_nothing(void) { flood_of_several_children(0); }
+
+/* procmon_next_batch gives each child's lines in order, none lost, EXITED
+ * after them: what procmon_next gives. */
+void test_pull_batch_flood_of_several_children(void) { flood_of_several_children(PUMP_MAX); }
+
+/* max = 1: one record a call, as procmon_next. */
+void test_pull_batch_of_one(void) { flood_of_several_children(1); }
+
+/* procmon_next and procmon_next_batch in turn on the same monitor. */
+void test_pull_batch_mixed_with_next(void) { flood_of_several_children(-7); }
 
 /* ---- backpressure ----------------------------------------------------------- */
 
@@ -450,10 +620,10 @@ void test_pull_free_without_draining(void) {
 
 /* procmon_shutdown: the host goes on taking records, gets the last lines (written
  * after TERM), the EXITED event, then END, and nothing after it. */
-void test_pull_shutdown_delivers_up_to_end(void) {
+static void shutdown_delivers_up_to_end(int batch) {
   procmon_t *pm = pull_monitor();
   ASSERT_OK(procmon_set_kill_time(pm, 10)); /* its own exit ends it, not KILL */
-  pump_start(pm, NULL);
+  pump_start_batch(pm, NULL, batch);
   ASSERT_OK(fx_add_sh(pm, "polite",
                       "trap 'kill $!; i=1; while [ $i -le 300 ]; do echo \"bye $i\"; "
                       "i=$((i+1)); done; exit 0' TERM; sleep 60 >/dev/null 2>&1 & echo ready; wait"));
@@ -484,8 +654,18 @@ void test_pull_shutdown_delivers_up_to_end(void) {
   ASSERT_FAILS(fx_add(pm, "late", "lines", "1"), PROCMON_ERR_STATE);
   const procmon_record_t *r;
   ASSERT_FAILS(procmon_next(pm, &r), PROCMON_ERR_AGAIN); /* nothing after END */
+  const procmon_record_t *rs[4] = {NULL};
+  size_t n = 99;
+  ASSERT_FAILS(procmon_next_batch(pm, rs, 4, &n), PROCMON_ERR_AGAIN);
+  ASSERT_EQ_INT(n, 0);
+  ASSERT_TRUE(rs[0] == NULL);
   ASSERT_TRUE(!readable(pm, 0));
   double t0 = task_now();
   procmon_free(pm);
   ASSERT_CMP_DBL(task_now() - t0, <, 1.0);
 }
+
+void test_pull_shutdown_delivers_up_to_end(void) { shutdown_delivers_up_to_end(0); }
+
+/* END is the last record of its batch, and no batch comes after it. */
+void test_pull_batch_shutdown_ends_with_end(void) { shutdown_delivers_up_to_end(PUMP_MAX); }

@@ -453,9 +453,10 @@ typedef struct {
 } procmon_process_info_t;
 
 /**
- * One record of pull delivery (procmon_next()). The library allocates it and
- * owns everything it points to: valid until the next procmon_next() on the same
- * monitor (from any thread), or procmon_free(). It may gain fields at its end in
+ * One record of pull delivery (procmon_next(), procmon_next_batch()). The
+ * library allocates it and owns everything it points to: valid until the next
+ * procmon_next() or procmon_next_batch() on the same monitor (from any
+ * thread), or procmon_free(). It may gain fields at its end in
  * a later version (API.md "ABI rules"), so never copy it by value into a struct
  * of your own; read the fields you know.
  */
@@ -748,9 +749,10 @@ int procmon_poll_fd(procmon_t *pm);
  * pipes and the children block on them, as with a slow callback.
  *
  * On PROCMON_OK, `*record` points to the record, owned by the monitor and
- * valid until the next procmon_next() on this monitor (from any thread: a host
- * taking records on several threads serialises them) or procmon_free().
- * `*record` is written only on success.
+ * valid until the next procmon_next() or procmon_next_batch() on this monitor
+ * (from any thread: a host taking records on several threads serialises them)
+ * or procmon_free(). `*record` is written only on success. To take many
+ * records with one call, procmon_next_batch().
  *
  * Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
  * PROCMON_ERR_INVALID (NULL argument); PROCMON_ERR_STATE (not in pull mode; a
@@ -758,6 +760,29 @@ int procmon_poll_fd(procmon_t *pm);
  * it made has been taken). Since 0.2.
  */
 int procmon_next(procmon_t *pm, const procmon_record_t **record);
+
+/**
+ * Pull delivery: takes up to `max` waiting records with one call, as that
+ * many procmon_next() calls would take them, one after the other: the same
+ * records in the same order, with the same content, and the same
+ * backpressure; the descriptor of procmon_poll_fd() stays readable exactly
+ * while a record waits. Never blocks (wait on procmon_poll_fd() for records).
+ * Fewer than `max` may come although more wait: take again. END is the last
+ * record of its batch; none follows it.
+ *
+ * On PROCMON_OK, `records[0]` to `records[*n - 1]` (the caller's array of
+ * `max` pointers) point to the records, 1 <= `*n` <= `max`, owned by the
+ * monitor and valid until the next procmon_next() or procmon_next_batch() on
+ * this monitor (from any thread: a host taking records on several threads
+ * serialises them) or procmon_free(). On PROCMON_ERR_AGAIN `*n` is 0 and the
+ * array untouched; on other errors neither is written.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
+ * PROCMON_ERR_INVALID (NULL argument, `max` 0); PROCMON_ERR_STATE (not in pull
+ * mode; a forked child); PROCMON_ERR_INTERNAL (the monitor has failed and
+ * every record it made has been taken). Since 0.2.
+ */
+int procmon_next_batch(procmon_t *pm, const procmon_record_t **records, size_t max, size_t *n);
 
 /**
  * Begins what procmon_free() does, without waiting and without freeing: the

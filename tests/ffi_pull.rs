@@ -1,5 +1,5 @@
 //! Pull delivery through the C API: procmon_set_delivery, procmon_poll_fd,
-//! procmon_next and procmon_shutdown on real processes. The host here is the
+//! procmon_next, procmon_next_batch and procmon_shutdown on real processes. The host here is the
 //! test's own thread, waiting with poll(2).
 
 mod common;
@@ -9,6 +9,8 @@ use procmon::ffi::*;
 use procmon_event_kind_t::*;
 use procmon_record_kind_t::*;
 use procmon_stream_t::*;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::{c_int, CStr};
 use std::time::{Duration, Instant};
 
@@ -34,9 +36,20 @@ enum Taken {
 /// A monitor in pull mode with the fixture's fast settings.
 struct Puller {
     pm: *mut procmon_t,
+    /// 0: takes with procmon_next; otherwise procmon_next_batch, at most this many.
+    batch: usize,
+    /// Records of the last batch not handed out by try_take yet.
+    pending: RefCell<VecDeque<Taken>>,
 }
 
 impl Puller {
+    /// A puller that takes with procmon_next_batch, `max` at a time.
+    fn batched(max: usize) -> Puller {
+        let mut puller = Puller::new();
+        puller.batch = max;
+        puller
+    }
+
     fn new() -> Puller {
         let pm = procmon_new();
         assert!(!pm.is_null(), "{}", last_error());
@@ -46,7 +59,11 @@ impl Puller {
         assert_eq!(procmon_set_max_restart_delay(pm, 60.0), OK);
         let mode = procmon_delivery_t::PROCMON_DELIVERY_PULL as c_int;
         assert_eq!(procmon_set_delivery(pm, mode), OK, "{}", last_error());
-        Puller { pm }
+        Puller {
+            pm,
+            batch: 0,
+            pending: RefCell::default(),
+        }
     }
 
     fn add_sh(&self, name: &str, script: &str) {
@@ -77,6 +94,9 @@ impl Puller {
 
     /// The next record if one waits now.
     fn try_take(&self) -> Option<Taken> {
+        if self.batch > 0 {
+            return self.try_take_batched();
+        }
         let mut record: *const procmon_record_t = std::ptr::null();
         match procmon_next(self.pm, &mut record) {
             OK => {}
@@ -84,41 +104,36 @@ impl Puller {
             code => panic!("procmon_next: {code}: {}", last_error()),
         }
         // SAFETY: on OK the record is valid until the next call.
-        let r = unsafe { &*record };
-        // SAFETY: names are NUL-terminated while the record is valid.
-        let name = || {
-            unsafe { CStr::from_ptr(r.name) }
-                .to_string_lossy()
-                .into_owned()
-        };
-        Some(match r.kind {
-            PROCMON_RECORD_LINE => {
-                // SAFETY: `len` bytes and a NUL at `line`.
-                let with_nul =
-                    unsafe { std::slice::from_raw_parts(r.line.cast::<u8>(), r.len + 1) };
-                assert_eq!(with_nul[r.len], 0, "a line record without its NUL");
-                Taken::Line {
-                    name: name(),
-                    stream: r.stream,
-                    bytes: with_nul[..r.len].to_vec(),
+        Some(unsafe { copy(record) })
+    }
+
+    /// try_take through procmon_next_batch: a batch is copied whole, then
+    /// handed out one record at a time.
+    fn try_take_batched(&self) -> Option<Taken> {
+        let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() {
+            let mut records = vec![std::ptr::null::<procmon_record_t>(); self.batch];
+            let mut n = usize::MAX;
+            match procmon_next_batch(self.pm, records.as_mut_ptr(), self.batch, &mut n) {
+                OK => assert!((1..=self.batch).contains(&n), "a batch of {n}"),
+                ERR_AGAIN => {
+                    assert_eq!(n, 0);
+                    return None;
                 }
+                code => panic!("procmon_next_batch: {code}: {}", last_error()),
             }
-            PROCMON_RECORD_EVENT => {
-                // SAFETY: an EVENT record points to its event.
-                let ev = unsafe { &*r.event };
-                assert_eq!(ev.name, r.name);
-                Taken::Event {
-                    name: name(),
-                    kind: ev.kind,
-                    pid: ev.pid,
-                    exit_code: ev.exit_code,
-                }
+            for (i, &record) in records[..n].iter().enumerate() {
+                // SAFETY: on OK the first n records are valid until the next call.
+                let taken = unsafe { copy(record) };
+                assert!(
+                    taken != Taken::End || i == n - 1,
+                    "END is the last record of its batch"
+                );
+                pending.push_back(taken);
             }
-            PROCMON_RECORD_END => {
-                assert!(r.name.is_null());
-                Taken::End
-            }
-        })
+            assert!(records[n..].iter().all(|r| r.is_null()), "wrote past n");
+        }
+        pending.pop_front()
     }
 
     /// Takes records, waiting on the descriptor, until `done` says so.
@@ -149,13 +164,65 @@ impl Drop for Puller {
     }
 }
 
+/// A copy of the record at `record`.
+///
+/// # Safety
+/// `record` is a record procmon_next or procmon_next_batch handed out, before
+/// the next take.
+unsafe fn copy(record: *const procmon_record_t) -> Taken {
+    // SAFETY: by this function's contract.
+    let r = unsafe { &*record };
+    // SAFETY: names are NUL-terminated while the record is valid.
+    let name = || {
+        unsafe { CStr::from_ptr(r.name) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    match r.kind {
+        PROCMON_RECORD_LINE => {
+            // SAFETY: `len` bytes and a NUL at `line`.
+            let with_nul = unsafe { std::slice::from_raw_parts(r.line.cast::<u8>(), r.len + 1) };
+            assert_eq!(with_nul[r.len], 0, "a line record without its NUL");
+            Taken::Line {
+                name: name(),
+                stream: r.stream,
+                bytes: with_nul[..r.len].to_vec(),
+            }
+        }
+        PROCMON_RECORD_EVENT => {
+            // SAFETY: an EVENT record points to its event.
+            let ev = unsafe { &*r.event };
+            assert_eq!(ev.name, r.name);
+            Taken::Event {
+                name: name(),
+                kind: ev.kind,
+                pid: ev.pid,
+                exit_code: ev.exit_code,
+            }
+        }
+        PROCMON_RECORD_END => {
+            assert!(r.name.is_null());
+            Taken::End
+        }
+    }
+}
+
 fn is_event(r: &Taken, name: &str, kind: procmon_event_kind_t) -> bool {
     matches!(r, Taken::Event { name: n, kind: k, .. } if n == name && *k == kind)
 }
 
 #[test]
 fn records_come_in_the_callbacks_order_with_raw_bytes() {
-    let p = Puller::new();
+    check_records_come_in_the_callbacks_order_with_raw_bytes_with(Puller::new());
+}
+
+/// The same through procmon_next_batch, at most 3 records a call.
+#[test]
+fn batch_records_come_in_the_callbacks_order_with_raw_bytes() {
+    check_records_come_in_the_callbacks_order_with_raw_bytes_with(Puller::batched(3));
+}
+
+fn check_records_come_in_the_callbacks_order_with_raw_bytes_with(p: Puller) {
     assert!(!p.readable(0));
     let script = r"printf 'a\000b\377\r\n'; printf 'plain\n\n'; printf 'err one\n' >&2; \
                    printf 'last'; exit 3";
@@ -211,9 +278,18 @@ fn records_come_in_the_callbacks_order_with_raw_bytes() {
 
 #[test]
 fn a_flood_of_several_children_arrives_whole_and_in_order() {
+    check_a_flood_of_several_children_arrives_whole_and_in_order_with(Puller::new());
+}
+
+/// The same through procmon_next_batch, at most 64 records a call.
+#[test]
+fn batch_a_flood_of_several_children_arrives_whole_and_in_order() {
+    check_a_flood_of_several_children_arrives_whole_and_in_order_with(Puller::batched(64));
+}
+
+fn check_a_flood_of_several_children_arrives_whole_and_in_order_with(p: Puller) {
     const CHILDREN: usize = 3;
     const LINES: usize = 100_000;
-    let p = Puller::new();
     for i in 0..CHILDREN {
         p.add_sh(&format!("c{i}"), &format!("exec seq 1 {LINES}"));
     }
@@ -244,7 +320,16 @@ fn a_flood_of_several_children_arrives_whole_and_in_order() {
 
 #[test]
 fn a_long_line_comes_in_pieces_of_the_line_limit() {
-    let p = Puller::new();
+    check_a_long_line_comes_in_pieces_of_the_line_limit_with(Puller::new());
+}
+
+/// The same through procmon_next_batch, at most 2 records a call.
+#[test]
+fn batch_a_long_line_comes_in_pieces_of_the_line_limit() {
+    check_a_long_line_comes_in_pieces_of_the_line_limit_with(Puller::batched(2));
+}
+
+fn check_a_long_line_comes_in_pieces_of_the_line_limit_with(p: Puller) {
     let total = 3 * PROCMON_LINE_LIMIT + 1234;
     p.add_sh(
         "long",
@@ -315,11 +400,20 @@ fn a_host_that_takes_nothing_blocks_the_child_and_free_is_prompt() {
 
 #[test]
 fn shutdown_delivers_the_last_records_then_end() {
-    let p = Puller::new();
+    check_shutdown_delivers_the_last_records_then_end_with(Puller::new());
+}
+
+/// The same through procmon_next_batch, at most 1000 records a call.
+#[test]
+fn batch_shutdown_delivers_the_last_records_then_end() {
+    check_shutdown_delivers_the_last_records_then_end_with(Puller::batched(1000));
+}
+
+fn check_shutdown_delivers_the_last_records_then_end_with(p: Puller) {
     assert_eq!(procmon_set_kill_time(p.pm, 10.0), OK);
     p.add_sh(
         "polite",
-        "trap 'kill $!; echo bye 1; echo bye 2; exit 0' TERM; echo ready; sleep 60 >/dev/null 2>&1 & wait",
+        "trap 'kill $!; echo bye 1; echo bye 2; exit 0' TERM; sleep 60 >/dev/null 2>&1 & echo ready; wait",
     );
     p.take_until(|r| matches!(r, Taken::Line { bytes, .. } if bytes == b"ready"));
     assert_eq!(procmon_shutdown(p.pm), OK);
@@ -366,5 +460,33 @@ fn callbacks_and_pull_exclude_each_other() {
     assert_eq!(procmon_next(pm, &mut record), ERR_AGAIN);
     assert!(record.is_null());
     assert_eq!(procmon_next(pm, std::ptr::null_mut()), ERR_INVALID);
+    procmon_free(pm);
+}
+
+#[test]
+fn next_batch_refuses_bad_arguments_and_says_again_with_n_zero() {
+    let p = Puller::new();
+    let mut records = [std::ptr::null::<procmon_record_t>(); 4];
+    let mut n = 99usize;
+    let rs = records.as_mut_ptr();
+    assert_eq!(
+        procmon_next_batch(std::ptr::null_mut(), rs, 4, &mut n),
+        ERR_INVALID
+    );
+    assert_eq!(
+        procmon_next_batch(p.pm, std::ptr::null_mut(), 4, &mut n),
+        ERR_INVALID
+    );
+    assert_eq!(
+        procmon_next_batch(p.pm, rs, 4, std::ptr::null_mut()),
+        ERR_INVALID
+    );
+    assert_eq!(procmon_next_batch(p.pm, rs, 0, &mut n), ERR_INVALID);
+    assert_eq!(n, 99, "not written on INVALID");
+    assert_eq!(procmon_next_batch(p.pm, rs, 4, &mut n), ERR_AGAIN);
+    assert_eq!(n, 0);
+    assert!(records.iter().all(|r| r.is_null()));
+    let pm = procmon_new();
+    assert_eq!(procmon_next_batch(pm, rs, 4, &mut n), ERR_STATE);
     procmon_free(pm);
 }

@@ -3,10 +3,12 @@
  *
  *   pull_bench GEN callbacks LINES   one child writes LINES lines of 60 bytes
  *   pull_bench GEN pull LINES        (gen lines); every line is checked
+ *   pull_bench GEN pull-batch LINES
  *
  * callbacks: the log callback checks each line on the monitor's callback thread.
  * pull: this thread polls procmon_poll_fd() and takes records with
- * procmon_next(), checking each line the same way. The time runs from
+ * procmon_next(), checking each line the same way; pull-batch takes them with
+ * procmon_next_batch(), up to 1024 a call. The time runs from
  * procmon_add_process to the last line. Prints one JSON object; exits 1 when a
  * line is missing, out of order or corrupted. bench/pull/run.sh interleaves
  * the two modes and reports medians and their ratio.
@@ -51,11 +53,12 @@ static void fail(const char *what) {
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: pull_bench GEN callbacks|pull LINES\n");
+        fprintf(stderr, "usage: pull_bench GEN callbacks|pull|pull-batch LINES\n");
         return 2;
     }
     const char *gen = argv[1], *mode = argv[2];
-    int pull = !strcmp(mode, "pull");
+    int batch = !strcmp(mode, "pull-batch");
+    int pull = batch || !strcmp(mode, "pull");
     if (!pull && strcmp(mode, "callbacks")) return fprintf(stderr, "bad mode\n"), 2;
     expected = atol(argv[3]);
     procmon_t *pm = procmon_new();
@@ -74,6 +77,15 @@ int main(int argc, char **argv) {
         struct pollfd fd = {.fd = procmon_poll_fd(pm), .events = POLLIN};
         while (lines < expected && now_s() < deadline) {
             if (poll(&fd, 1, 1000) < 0) fail("poll");
+            if (batch) {
+                const procmon_record_t *rs[1024];
+                size_t n;
+                while (procmon_next_batch(pm, rs, 1024, &n) == PROCMON_OK)
+                    for (size_t i = 0; i < n; i++)
+                        if (rs[i]->kind == PROCMON_RECORD_LINE)
+                            check(rs[i]->stream, rs[i]->line, rs[i]->len);
+                continue;
+            }
             const procmon_record_t *r;
             while (procmon_next(pm, &r) == PROCMON_OK)
                 if (r->kind == PROCMON_RECORD_LINE) check(r->stream, r->line, r->len);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Pull delivery against callbacks: one child (bench/gen) writes LINES lines of
-# 60 bytes; each mode runs REPS times, interleaved, in a fresh driver process.
-# Prints each run, then the medians and the ratio pull / callbacks.
+# Pull delivery (procmon_next, and procmon_next_batch: pull-batch) against
+# callbacks: one child (bench/gen) writes LINES lines of 60 bytes; each mode
+# runs REPS times, interleaved (the order rotates), in a fresh driver process.
+# Prints each run, then the medians and the ratios to callbacks.
 # Usage: bench/pull/run.sh [LINES=1000000] [REPS=7]   (after scripts/build.sh)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,8 +16,12 @@ cc -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$root/include" -o "$out/pull_bench" \
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for ((i = 0; i < reps; i++)); do
-  # Alternate which mode goes first.
-  if ((i % 2)); then order="pull callbacks"; else order="callbacks pull"; fi
+  # Rotate which mode goes first.
+  case $((i % 3)) in
+    0) order="callbacks pull pull-batch" ;;
+    1) order="pull pull-batch callbacks" ;;
+    *) order="pull-batch callbacks pull" ;;
+  esac
   for mode in $order; do
     "$out/pull_bench" "$out/gen" "$mode" "$lines" | tee -a "$results"
   done
@@ -26,11 +31,11 @@ import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 if not all(r["ok"] for r in runs):
     sys.exit("a run failed its line check")
-med = {m: statistics.median(r["lines_per_s"] for r in runs if r["mode"] == m)
-       for m in ("callbacks", "pull")}
-cpu = {m: statistics.median(r["cpu_s"] for r in runs if r["mode"] == m)
-       for m in ("callbacks", "pull")}
-for m in ("callbacks", "pull"):
-    print(f"{m:9}: median {med[m] / 1e6:.2f} M lines/s, CPU {cpu[m]:.3f} s")
+modes = ("callbacks", "pull", "pull-batch")
+med = {m: statistics.median(r["lines_per_s"] for r in runs if r["mode"] == m) for m in modes}
+cpu = {m: statistics.median(r["cpu_s"] for r in runs if r["mode"] == m) for m in modes}
+for m in modes:
+    print(f"{m:10}: median {med[m] / 1e6:.2f} M lines/s, CPU {cpu[m]:.3f} s")
 print(f"ratio pull / callbacks: {med['pull'] / med['callbacks']:.2f}")
+print(f"ratio pull-batch / callbacks: {med['pull-batch'] / med['callbacks']:.2f}")
 PY

@@ -6,7 +6,7 @@ use super::boundary::{handle, monitor, out, status, value};
 use super::callbacks::to_c;
 use super::types::{procmon_event_t, procmon_stream_t, procmon_t};
 use crate::error::{Error, ErrorKind};
-use crate::runtime::{Record, Stream};
+use crate::runtime::{Record, Records, Stream};
 use std::ffi::{c_char, c_int};
 use std::os::fd::AsRawFd;
 use std::ptr;
@@ -37,9 +37,10 @@ pub enum procmon_record_kind_t {
     PROCMON_RECORD_END = 3,
 }
 
-/// One record of pull delivery (procmon_next()). The library allocates it and
-/// owns everything it points to: valid until the next procmon_next() on the same
-/// monitor (from any thread), or procmon_free(). It may gain fields at its end in
+/// One record of pull delivery (procmon_next(), procmon_next_batch()). The
+/// library allocates it and owns everything it points to: valid until the next
+/// procmon_next() or procmon_next_batch() on the same monitor (from any
+/// thread), or procmon_free(). It may gain fields at its end in
 /// a later version (API.md "ABI rules"), so never copy it by value into a struct
 /// of your own; read the fields you know.
 #[repr(C)]
@@ -61,57 +62,109 @@ pub struct procmon_record_t {
     pub event: *const procmon_event_t,
 }
 
-/// Where the record handed out last lives, per monitor, until the next call.
+/// Where the records handed out last live, per monitor, until the next call.
 pub(crate) struct Slot {
+    /// procmon_next's record, and its event.
     record: procmon_record_t,
     event: Option<procmon_event_t>,
+    /// procmon_next_batch's records, and their events in order; reused across
+    /// calls.
+    batch: Vec<procmon_record_t>,
+    events: Vec<procmon_event_t>,
 }
+
+const EMPTY: procmon_record_t = procmon_record_t {
+    kind: procmon_record_kind_t::PROCMON_RECORD_END,
+    name: ptr::null(),
+    stream: procmon_stream_t::PROCMON_STDOUT,
+    line: ptr::null(),
+    len: 0,
+    event: ptr::null(),
+};
 
 impl Default for Slot {
     fn default() -> Slot {
         Slot {
-            record: procmon_record_t {
-                kind: procmon_record_kind_t::PROCMON_RECORD_END,
-                name: ptr::null(),
-                stream: procmon_stream_t::PROCMON_STDOUT,
-                line: ptr::null(),
-                len: 0,
-                event: ptr::null(),
-            },
+            record: EMPTY,
             event: None,
+            batch: Vec::new(),
+            events: Vec::new(),
         }
     }
 }
 
-impl Slot {
-    /// Points the C record at `record` (whose memory stays until the next take).
-    fn fill(&mut self, record: Record<'_>) {
-        use procmon_record_kind_t::*;
-        let mut c = Slot::default().record;
-        match record {
-            Record::Line {
-                name,
-                stream,
-                bytes_with_nul,
-            } => {
-                c.kind = PROCMON_RECORD_LINE;
-                c.name = name.as_ptr();
-                c.stream = match stream {
-                    Stream::Stdout => procmon_stream_t::PROCMON_STDOUT,
-                    Stream::Stderr => procmon_stream_t::PROCMON_STDERR,
-                };
-                c.line = bytes_with_nul.as_ptr().cast();
-                c.len = bytes_with_nul.len() - 1;
-            }
-            Record::Event(event) => {
-                let event = self.event.insert(to_c(event));
-                c.kind = PROCMON_RECORD_EVENT;
-                c.name = event.name;
-                c.event = event;
-            }
-            Record::End => c.kind = PROCMON_RECORD_END,
+/// The C record for `record` (whose memory stays until the next take), with
+/// `event` (`to_c` of the record's event) for an EVENT.
+fn c_record(record: Record<'_>, event: Option<&procmon_event_t>) -> procmon_record_t {
+    use procmon_record_kind_t::*;
+    let mut c = EMPTY;
+    match record {
+        Record::Line {
+            name,
+            stream,
+            bytes_with_nul,
+        } => {
+            c.kind = PROCMON_RECORD_LINE;
+            c.name = name.as_ptr();
+            c.stream = match stream {
+                Stream::Stdout => procmon_stream_t::PROCMON_STDOUT,
+                Stream::Stderr => procmon_stream_t::PROCMON_STDERR,
+            };
+            c.line = bytes_with_nul.as_ptr().cast();
+            c.len = bytes_with_nul.len() - 1;
         }
-        self.record = c;
+        Record::Event(_) => {
+            let event = event.expect("an EVENT record has its event");
+            c.kind = PROCMON_RECORD_EVENT;
+            c.name = event.name;
+            c.event = event;
+        }
+        Record::End => c.kind = PROCMON_RECORD_END,
+    }
+    c
+}
+
+impl Slot {
+    /// procmon_next: points the C record at `record`.
+    fn fill(&mut self, record: Record<'_>) {
+        let event = match record {
+            Record::Event(event) => Some(&*self.event.insert(to_c(event))),
+            _ => None,
+        };
+        self.record = c_record(record, event);
+    }
+
+    /// procmon_next_batch: points the C records at `records`, then their
+    /// addresses into `out` (room for at least as many). The events are all
+    /// made before any record points at one, so no push moves one pointed at.
+    ///
+    /// # Safety
+    /// `out` is writable for `records.len()` pointers.
+    unsafe fn fill_batch(
+        &mut self,
+        records: Records<'_>,
+        out: *mut *const procmon_record_t,
+    ) -> usize {
+        self.events.clear();
+        for record in records.clone() {
+            if let Record::Event(event) = record {
+                self.events.push(to_c(event));
+            }
+        }
+        self.batch.clear();
+        let mut events = self.events.iter();
+        for record in records {
+            let event = match record {
+                Record::Event(_) => events.next(),
+                _ => None,
+            };
+            self.batch.push(c_record(record, event));
+        }
+        for (at, record) in self.batch.iter().enumerate() {
+            // SAFETY: by this function's contract; `at` < records.len().
+            unsafe { *out.add(at) = record };
+        }
+        self.batch.len()
     }
 }
 
@@ -183,9 +236,10 @@ pub extern "C" fn procmon_poll_fd(pm: *mut procmon_t) -> c_int {
 /// pipes and the children block on them, as with a slow callback.
 ///
 /// On PROCMON_OK, `*record` points to the record, owned by the monitor and
-/// valid until the next procmon_next() on this monitor (from any thread: a host
-/// taking records on several threads serialises them) or procmon_free().
-/// `*record` is written only on success.
+/// valid until the next procmon_next() or procmon_next_batch() on this monitor
+/// (from any thread: a host taking records on several threads serialises them)
+/// or procmon_free(). `*record` is written only on success. To take many
+/// records with one call, procmon_next_batch().
 ///
 /// Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
 /// PROCMON_ERR_INVALID (NULL argument); PROCMON_ERR_STATE (not in pull mode; a
@@ -211,6 +265,63 @@ pub extern "C" fn procmon_next(pm: *mut procmon_t, record: *mut *const procmon_r
                 Ok(())
             }
             None => Err(Error::new(ErrorKind::Again, "no record waits now")),
+        }
+    })
+}
+
+/// Pull delivery: takes up to `max` waiting records with one call, as that
+/// many procmon_next() calls would take them, one after the other: the same
+/// records in the same order, with the same content, and the same
+/// backpressure; the descriptor of procmon_poll_fd() stays readable exactly
+/// while a record waits. Never blocks (wait on procmon_poll_fd() for records).
+/// Fewer than `max` may come although more wait: take again. END is the last
+/// record of its batch; none follows it.
+///
+/// On PROCMON_OK, `records[0]` to `records[*n - 1]` (the caller's array of
+/// `max` pointers) point to the records, 1 <= `*n` <= `max`, owned by the
+/// monitor and valid until the next procmon_next() or procmon_next_batch() on
+/// this monitor (from any thread: a host taking records on several threads
+/// serialises them) or procmon_free(). On PROCMON_ERR_AGAIN `*n` is 0 and the
+/// array untouched; on other errors neither is written.
+///
+/// Returns PROCMON_OK; PROCMON_ERR_AGAIN (no record waits now; also after END);
+/// PROCMON_ERR_INVALID (NULL argument, `max` 0); PROCMON_ERR_STATE (not in pull
+/// mode; a forked child); PROCMON_ERR_INTERNAL (the monitor has failed and
+/// every record it made has been taken). Since 0.2.
+#[no_mangle]
+pub extern "C" fn procmon_next_batch(
+    pm: *mut procmon_t,
+    records: *mut *const procmon_record_t,
+    max: usize,
+    n: *mut usize,
+) -> c_int {
+    status(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle.
+        let handle = unsafe { handle(pm) }?;
+        if records.is_null() {
+            return Err(Error::invalid("the records array is NULL"));
+        }
+        // SAFETY: by the C contract `n` is NULL or writable.
+        let n = unsafe { out(n, "the count pointer") }?;
+        if max == 0 {
+            return Err(Error::invalid("max is 0: no room for a record"));
+        }
+        let slot = handle.pulled.get();
+        let taken = handle.monitor.take_records(max, |taken| {
+            // SAFETY: take_records runs this under the queue's lock, so no
+            // other call writes the slot meanwhile; C reads it only until the
+            // next call. `records` has room for `max` >= taken.len() pointers.
+            unsafe { (*slot).fill_batch(taken, records) }
+        })?;
+        match taken {
+            Some(count) => {
+                *n = count;
+                Ok(())
+            }
+            None => {
+                *n = 0;
+                Err(Error::new(ErrorKind::Again, "no record waits now"))
+            }
         }
     })
 }

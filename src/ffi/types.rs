@@ -18,7 +18,7 @@ use std::ffi::{c_char, c_void};
 /// `procmon_describe`; since 0.2 `procmon_add` (with a procmon_spec_t),
 /// `procmon_signal_process`, `procmon_report_unhealthy`, `procmon_set_cgroup_root`,
 /// and for pull delivery `procmon_set_delivery`, `procmon_poll_fd`,
-/// `procmon_next` and `procmon_shutdown`.
+/// `procmon_next`, `procmon_next_batch` and `procmon_shutdown`.
 ///
 /// Thread safety: every function may be called from any thread at once,
 /// including from inside the monitor's own callbacks.
@@ -32,8 +32,9 @@ pub struct procmon_t {
     pub(crate) monitor: Monitor,
     /// The pid of the process that called procmon_new.
     pub(crate) owner: i32,
-    /// Pull delivery: the record procmon_next handed out last; written only
-    /// under the pull queue's lock (inside `Monitor::next_record`).
+    /// Pull delivery: the records procmon_next and procmon_next_batch handed
+    /// out last; written only under the pull queue's lock (inside
+    /// `Monitor::next_record` and `Monitor::take_records`).
     pub(crate) pulled: UnsafeCell<Slot>,
 }
 

@@ -41,4 +41,4 @@ mod units;
 
 pub use callbacks::{EventCallback, LifecycleEvent, LogCallback, Stream, Usage};
 pub use monitor::Monitor;
-pub use pull::{PullQueue, Record};
+pub use pull::{PullQueue, Record, Records};

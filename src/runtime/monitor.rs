@@ -6,7 +6,7 @@ use super::delivery;
 use super::event_loop::{self, Engine, Inbox};
 use super::host::Children;
 use super::outbox;
-use super::pull::{PullQueue, Record};
+use super::pull::{PullQueue, Record, Records};
 use super::reaper::Reaper;
 use super::shared::Shared;
 use crate::core::{self, Name, ProcessInfo, ProcessSpec, Settings, Supervisor};
@@ -127,6 +127,21 @@ impl Monitor {
     /// are serialised: `f` runs under the queue's lock.
     pub fn next_record<R>(&self, f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
         let taken = self.pull_queue()?.next(f);
+        if taken.is_none() {
+            self.check_alive()?;
+        }
+        Ok(taken)
+    }
+
+    /// Pull delivery: hands up to `max` waiting records, in order, to `f` under
+    /// one lock ([`PullQueue::take`]); `None` when none waits now (or `max` is
+    /// 0). `Internal` once the monitor has failed and nothing waits any more.
+    pub fn take_records<R>(
+        &self,
+        max: usize,
+        f: impl FnOnce(Records<'_>) -> R,
+    ) -> Result<Option<R>> {
+        let taken = self.pull_queue()?.take(max, f);
         if taken.is_none() {
             self.check_alive()?;
         }

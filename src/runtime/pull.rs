@@ -15,7 +15,9 @@
 //! Lines are staged while one read of a pipe is split, and published together
 //! when it ends ([`Sink::lines`]): a flood costs one lock and at most one
 //! eventfd write per read of 64 KiB, not per line. The host takes a whole
-//! published batch at once too, and hands back its memory for reuse.
+//! published batch at once too, and hands back its memory for reuse; it takes
+//! records one at a time ([`PullQueue::next`]) or many under one lock
+//! ([`PullQueue::take`]).
 
 use super::callbacks::{LifecycleEvent, Produce, Registry, Sink, Stream};
 use crate::core::{Line, Name};
@@ -236,16 +238,34 @@ impl PullQueue {
     }
 
     /// Hands the next record to `f`; `None` when none waits now (or END has
-    /// been taken). The record's memory stays where it is until the next call
-    /// (the C API hands out pointers into it). Calls are serialised: `f` runs
+    /// been taken). The record's memory stays where it is until the next take
+    /// (the C API hands out pointers into it). Takes are serialised: `f` runs
     /// under the queue's lock.
     pub fn next<R>(&self, f: impl FnOnce(Record<'_>) -> R) -> Option<R> {
+        self.take(1, |mut records| {
+            let record = records
+                .next()
+                .expect("a take hands out at least one record");
+            f(record)
+        })
+    }
+
+    /// Hands up to `max` waiting records, in order, to `f` at once, under one
+    /// lock; `None` when none waits now (or END has been taken), or `max` is 0.
+    /// Fewer than `max` may come although more wait: a take hands out records
+    /// of one published batch only. END ends a take. As with
+    /// [`next`](Self::next), the records' memory stays where it is until the
+    /// next take, and `f` runs under the queue's lock.
+    pub fn take<R>(&self, max: usize, f: impl FnOnce(Records<'_>) -> R) -> Option<R> {
+        if max == 0 {
+            return None;
+        }
         let mut taking = self.taking.lock();
         if taking.ended {
             return None;
         }
         if taking.next == taking.batch.entries.len() {
-            // The record handed out last is no longer needed.
+            // The records handed out last are no longer needed.
             taking.batch.clear();
             taking.next = 0;
             let mut published = self.published.lock();
@@ -267,8 +287,17 @@ impl PullQueue {
                 self.room.notify_one();
             }
         }
-        let at = taking.next;
-        taking.next += 1;
+        let from = taking.next;
+        let mut to = from + max.min(taking.batch.entries.len() - from);
+        // END is the last record of its batch; stop there all the same.
+        if let Some(end) = taking.batch.entries[from..to]
+            .iter()
+            .position(|entry| matches!(entry, Entry::End))
+        {
+            to = from + end + 1;
+            taking.ended = true;
+        }
+        taking.next = to;
         if taking.next == taking.batch.entries.len() {
             let mut published = self.published.lock();
             if published.batches.is_empty() && published.readable {
@@ -276,12 +305,39 @@ impl PullQueue {
                 self.ready.drain();
             }
         }
-        if matches!(taking.batch.entries[at], Entry::End) {
-            taking.ended = true;
-        }
-        Some(f(taking.batch.record(at)))
+        Some(f(Records {
+            batch: &taking.batch,
+            at: from,
+            to,
+        }))
     }
 }
+
+/// The records of one take ([`PullQueue::take`]), in order.
+#[derive(Clone)]
+pub struct Records<'a> {
+    batch: &'a Batch,
+    at: usize,
+    to: usize,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Record<'a>;
+
+    fn next(&mut self) -> Option<Record<'a>> {
+        if self.at == self.to {
+            return None;
+        }
+        self.at += 1;
+        Some(self.batch.record(self.at - 1))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.to - self.at, Some(self.to - self.at))
+    }
+}
+
+impl ExactSizeIterator for Records<'_> {}
 
 impl Sink for PullQueue {
     fn lines(&self, name: &Name, stream: Stream, produce: &mut Produce<'_>) {
