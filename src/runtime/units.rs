@@ -259,6 +259,13 @@ impl Units {
             }),
             Unit::Group(_) => None,
         };
+        // A cgroup that emptied between the first look and the registration
+        // would never signal its events file again: look once more after it.
+        if events.is_some() && unit.is_empty() {
+            drop(events); // closing it takes it out of the epoll set
+            unit.remove();
+            return true;
+        }
         if events.is_none() {
             // A group, or a cgroup whose events cannot be watched: polled.
             self.groups += 1;
@@ -271,7 +278,6 @@ impl Units {
                 _events: events,
             },
         );
-        // It may have emptied while it was being registered.
         false
     }
 
