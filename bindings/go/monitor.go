@@ -551,17 +551,12 @@ func (m *Monitor) addCall(name string, argv []string, opts *ProcessOptions) (cal
 				return nil, invalid(op, "the directory holds a NUL byte")
 			}
 		}
-		if opts.UID != nil {
-			if *opts.UID < 0 {
-				return nil, invalid(op, fmt.Sprintf("negative uid %d (nil inherits)", *opts.UID))
-			}
-			copts.uid = C.int64_t(*opts.UID)
+		var err error
+		if copts.uid, err = cid(op, "uid", opts.UID); err != nil {
+			return nil, err
 		}
-		if opts.GID != nil {
-			if *opts.GID < 0 {
-				return nil, invalid(op, fmt.Sprintf("negative gid %d (nil inherits)", *opts.GID))
-			}
-			copts.gid = C.int64_t(*opts.GID)
+		if copts.gid, err = cid(op, "gid", opts.GID); err != nil {
+			return nil, err
 		}
 	}
 	return func() error {
@@ -737,4 +732,15 @@ func (m *Monitor) Describe() string {
 	}
 	defer C.procmon_string_free(s)
 	return C.GoString(s)
+}
+
+// cid is a uid or gid for C: -1 (inherit) for nil; a negative one is invalid.
+func cid(op, what string, id *int) (C.int64_t, error) {
+	if id == nil {
+		return -1, nil
+	}
+	if *id < 0 {
+		return 0, invalid(op, fmt.Sprintf("negative %s %d (nil inherits)", what, *id))
+	}
+	return C.int64_t(*id), nil
 }

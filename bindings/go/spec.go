@@ -406,7 +406,8 @@ func (s *Spec) cspec(op string, mem *cmem) (*C.pmgo_spec_t, error) {
 			return nil, invalid(op, "an environment entry holds a NUL byte")
 		}
 	}
-	if err := s.envVars(op, mem, cs); err != nil {
+	err := s.envVars(op, mem, cs)
+	if err != nil {
 		return nil, err
 	}
 	if s.Dir != "" {
@@ -414,18 +415,11 @@ func (s *Spec) cspec(op string, mem *cmem) (*C.pmgo_spec_t, error) {
 			return nil, invalid(op, "the directory holds a NUL byte")
 		}
 	}
-	cs.uid, cs.gid = -1, -1
-	if s.UID != nil {
-		if *s.UID < 0 {
-			return nil, invalid(op, fmt.Sprintf("negative uid %d (nil inherits)", *s.UID))
-		}
-		cs.uid = C.int64_t(*s.UID)
+	if cs.uid, err = cid(op, "uid", s.UID); err != nil {
+		return nil, err
 	}
-	if s.GID != nil {
-		if *s.GID < 0 {
-			return nil, invalid(op, fmt.Sprintf("negative gid %d (nil inherits)", *s.GID))
-		}
-		cs.gid = C.int64_t(*s.GID)
+	if cs.gid, err = cid(op, "gid", s.GID); err != nil {
+		return nil, err
 	}
 	cs.restart = C.int(s.Restart) // the library rejects an unknown value
 	if s.SuccessExitCodes != nil {
