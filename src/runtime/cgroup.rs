@@ -216,7 +216,7 @@ fn populated(dir: &Path) -> bool {
 }
 
 /// Reads `populated` from an open `cgroup.events` (from its start).
-pub fn populated_of(file: &mut fs::File) -> bool {
+fn populated_of(file: &mut fs::File) -> bool {
     let mut text = String::new();
     if file.seek(SeekFrom::Start(0)).is_err() || file.read_to_string(&mut text).is_err() {
         return false;
