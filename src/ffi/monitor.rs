@@ -209,9 +209,10 @@ pub extern "C" fn procmon_stop_process(pm: *mut procmon_t, name: *const c_char) 
 }
 
 /// Sends `signal` (1 to 64, e.g. SIGHUP to reload) to the running child of
-/// `name`, or with `whole_unit` to every process of its unit (its process group:
-/// each child leads its own). Not a restart, not a stop: the supervision goes on
-/// as before. Done when the call returns.
+/// `name`, or with `whole_unit` to every process of its unit: its cgroup under
+/// CGROUP (or AUTO where it got one), else its process group (each child leads
+/// its own, whatever its containment). Not a restart, not a stop: the
+/// supervision goes on as before. Done when the call returns.
 /// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor or name; not a signal
 /// number); PROCMON_ERR_NOT_FOUND; PROCMON_ERR_STATE (not running: no child, or
 /// it has exited and is being reaped). May be called from a callback.
