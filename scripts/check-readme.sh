@@ -5,7 +5,9 @@
 #   fresh-machine set-up (scripts/setup.sh) first, and `.ci/run` runs
 #   `scripts/test.sh`: the README's commands are the ones that run;
 # - its example programs are the files the tests build and run: each fenced
-#   block that follows a line `<!-- example: PATH -->` must equal PATH, byte for byte.
+#   block that follows a line `<!-- example: PATH -->` must equal PATH, byte for byte;
+# - its benchmark table is the one bench/readme_table.py renders from the
+#   committed run it names.
 # Usage: scripts/check-readme.sh   (from anywhere)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,3 +79,4 @@ for path, shown in blocks:
         print(f"ok: README shows {path} as it is")
 sys.exit(bad)
 PY
+python3 bench/readme_table.py --check
