@@ -45,7 +45,11 @@ def workloads(smoke):
     flags: "idle_every_rep" keeps a scale workload's idle window in every
     repetition (else only the first has it); "skippable" marks a row whose
     driver may answer "skipped" (the contained row without cgroup v2 or root),
-    which is then reported, not a failure.
+    which is then reported, not a failure; "each_too" (scale) runs the procmon
+    driver a second time in each repetition with "start all" made of one
+    procmon_add_process per child (mode "each", no idle window), its start
+    time merged into the first run's result as "start_add_process_s" (the
+    first run adds them in one procmon_add_many, mode "batch", the default).
     The contained row has no Twisted column (no cgroups in ProcessMonitor): each
     driver process runs CGROUP and NONE (the limit: by hand and posix_spawn)
     interleaved itself, ROUNDS times (the last argument).
@@ -62,7 +66,7 @@ def workloads(smoke):
             ("crash_8", ["crash", "8", "0.3", "empty"], 1, 1, 30),
             ("restart", ["restart", "20"], 1, 1, 30),
             ("scale_20", ["scale", "20", "0.3"], 1, 1, 30),
-            ("scale_50", ["scale", "50", "0"], 1, 1, 30),
+            ("scale_50", ["scale", "50", "0"], 1, 1, 30, {"each_too"}),
             ("stop", ["stop", "1", "0.2"], 1, 1, 30),
             ("flood", ["flood", "20000"], 1, 1, 30),
             ("contained_20", ["contained", "20", "1"], 1, 0, 30, {"skippable"}),
@@ -80,8 +84,8 @@ def workloads(smoke):
         ("restart", ["restart", "200"], 3, 3, 60),
         # scale: the idle window (5 s) only in the first repetition, except at
         # N = 1000 where memory per idle child is measured after it every time
-        ("scale_100", ["scale", "100", "5"], 3, 3, 120),
-        ("scale_1000", ["scale", "1000", "5"], 3, 1, 120, {"idle_every_rep"}),
+        ("scale_100", ["scale", "100", "5"], 3, 3, 120, {"each_too"}),
+        ("scale_1000", ["scale", "1000", "5"], 3, 1, 120, {"idle_every_rep", "each_too"}),
         ("scale_3000", ["scale", "3000", "5"], 3, 1, 120),
         ("stop", ["stop", "3", "0.5"], 2, 2, 60),
         ("flood", ["flood", "1000000"], 2, 1, 120),
@@ -112,6 +116,19 @@ def command(impl, args, python, rep, flags=()):
     if args[0] == "scale":
         cmd.append(str(TWISTED_START_TIMEOUT))
     return cmd
+
+
+def add_each_pass(res, args, python, timeout, env):
+    """The "each_too" pass of a scale workload: the procmon driver again, adding
+    one child per procmon_add_process; its start_s becomes res's
+    start_add_process_s. A failed pass fails res."""
+    cmd = command("procmon", args, python, 1) + ["each"]  # no idle window
+    each, _ = run_one(cmd, timeout, env)
+    if not each.get("ok"):
+        return {"ok": False, "error": "each pass: %s" % each.get("error", each)}
+    res = dict(res)
+    res["start_add_process_s"] = each["start_s"]
+    return res
 
 
 def lib_env(lib_dir):
@@ -242,6 +259,8 @@ def main():
                     continue
                 res, wall = run_one(command(impl, args, a.python, rep, flags), timeout,
                                     env_pm if impl == "procmon" else None)
+                if impl == "procmon" and "each_too" in flags and res.get("ok"):
+                    res = add_each_pass(res, args, a.python, timeout, env_pm)
                 raw[key][impl].append(res)
                 if res.get("skipped") and "skippable" in flags:
                     print("  %-13s %-8s rep %d  %5.1fs  skipped  %s" % (

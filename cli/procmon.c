@@ -1036,14 +1036,38 @@ static int library_failure(procmon_t *pm, const char *what, int rc) {
   return library_failure_detail(pm, what, rc, procmon_last_error());
 }
 
-/* Adds one entry, its spec built when it was defined. Returns PROCMON_OK or the
- * exit status (after the report). */
-static int add_to_monitor(procmon_t *pm, const struct entry *e) {
-  int rc = procmon_add(pm, e->name, e->spec);
+/* Adds every entry in one call (procmon_add_many: one round trip to the event
+ * loop, all or nothing), each spec built when its entry was defined. Returns
+ * PROCMON_OK or the exit status (after the report). A failure names the entry
+ * as an add of it alone would: "cannot add 'NAME': ...", the library's
+ * "names[K]: " taken off its detail. */
+static int add_all_to_monitor(procmon_t *pm) {
+  const char **names = calloc(n_entries ? n_entries : 1, sizeof *names);
+  const procmon_spec_t **specs = calloc(n_entries ? n_entries : 1, sizeof *specs);
+  if (!names || !specs) {
+    free(names);
+    free(specs);
+    note("out of memory");
+    procmon_free(pm);
+    return EXIT_LIBRARY;
+  }
+  for (size_t i = 0; i < n_entries; i++) {
+    names[i] = entries[i].name;
+    specs[i] = entries[i].spec;
+  }
+  int rc = procmon_add_many(pm, n_entries, names, specs);
+  free(names);
+  free(specs);
   if (rc == PROCMON_OK) return PROCMON_OK;
+  const char *detail = procmon_last_error();
+  size_t k = 0;
+  int used = 0;
   char what[512];
-  snprintf(what, sizeof what, "cannot add '%s'", e->name);
-  return library_failure(pm, what, rc);
+  if (detail && sscanf(detail, "names[%zu]: %n", &k, &used) == 1 && used > 0 && k < n_entries) {
+    snprintf(what, sizeof what, "cannot add '%s'", entries[k].name);
+    return library_failure_detail(pm, what, rc, detail + used);
+  }
+  return library_failure(pm, "cannot add the processes", rc);
 }
 
 int main(int argc, char **argv) {
@@ -1098,8 +1122,7 @@ int main(int argc, char **argv) {
   note("monitoring %zu process%s (pid %d); SIGINT or SIGTERM stops them", n_entries,
        n_entries == 1 ? "" : "es", (int)getpid());
 
-  for (size_t i = 0; i < n_entries; i++)
-    if ((rc = add_to_monitor(pm, &entries[i])) != PROCMON_OK) return rc;
+  if ((rc = add_all_to_monitor(pm)) != PROCMON_OK) return rc;
 
   int sig = 0;
   for (;;) {

@@ -92,3 +92,49 @@ TEST(Spec, BadValuesThrowNamingTheSetting) {
   EXPECT_THROW(procmonpp::Spec(std::vector<std::string>{}), procmonpp::Error);
   spec.rlimit(RLIMIT_NOFILE, 64, 64).success_exit_codes({0, 3}).kill_time(std::chrono::seconds(1));
 }
+
+TEST(Spec, AddManyStartsEveryChildByTheTimeItReturns) {
+  Recorder rec;
+  procmonpp::Monitor monitor = quick_monitor();
+  rec.attach(monitor);
+  procmonpp::Spec sleeper({"/bin/sleep", "60"});
+  sleeper.containment(procmonpp::Containment::none);
+  procmonpp::Spec other({"/bin/sleep", "61"});
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; i++) names.push_back("s" + std::to_string(i));
+  monitor.add_many(names, sleeper);
+  monitor.add_many({{"x", other}, {"y", sleeper}});
+  monitor.add_many(std::vector<procmonpp::Monitor::Entry>{});  // nothing
+  names.push_back("x");
+  names.push_back("y");
+  for (const auto& name : names) {
+    const auto info = monitor.info(name);
+    EXPECT_EQ(info.state, procmonpp::State::running) << name;
+    EXPECT_GT(info.pid, 0) << name;
+  }
+  for (const auto& name : names)
+    ASSERT_TRUE(wait_for([&] { return rec.count(name, EventKind::started) == 1; })) << name;
+}
+
+TEST(Spec, AddManyIsAllOrNothing) {
+  procmonpp::Monitor monitor = quick_monitor();
+  procmonpp::Spec spec({"/bin/sleep", "60"});
+  monitor.add("web", spec);
+  try {
+    monitor.add_many({"a", "b", "web"}, spec);
+    FAIL() << "no exception";
+  } catch (const procmonpp::Error& e) {
+    EXPECT_EQ(e.code(), procmonpp::errc::exists);
+    EXPECT_NE(std::string(e.what()).find("names[2]"), std::string::npos) << e.what();
+  }
+  std::error_code ec;
+  monitor.add_many({"c", "c"}, spec, ec);
+  EXPECT_EQ(ec, procmonpp::errc::exists);
+  monitor.add_many({"d", std::string("e\0f", 3)}, spec, ec);
+  EXPECT_EQ(ec, procmonpp::errc::invalid);
+  EXPECT_NE(procmonpp::last_error().find("names[1]"), std::string::npos) << procmonpp::last_error();
+  for (const char* name : {"a", "b", "c", "d"}) {
+    monitor.pid(name, ec);
+    EXPECT_EQ(ec, procmonpp::errc::not_found) << name;
+  }
+}

@@ -1047,6 +1047,38 @@ int procmon_spec_set_containment(procmon_spec_t *spec, int mode);
 int procmon_add(procmon_t *pm, const char *name, const procmon_spec_t *spec);
 
 /**
+ * procmon_add() for `n` processes in one call to the event loop: `names[i]`
+ * with `specs[i]` (copied), in order, each as procmon_add() would add it. All
+ * or nothing: every name and spec is checked first, and a NULL, empty or
+ * non-UTF-8 name, a name already monitored or given twice in the batch, a NULL
+ * spec, or a spec procmon_add() would refuse adds none of them and returns
+ * that error, procmon_last_error() naming the index, e.g.
+ * `names[3]: a process named "web" is already monitored: remove it first`.
+ * `n` 0 is a no-op (`names` and `specs` may then be NULL).
+ *
+ * If the service is running, every child has been spawned (or its spawn has
+ * failed) when the call returns, except one that waits for a process it comes
+ * after (as with procmon_add()); while it is stopped, they are registered and
+ * not spawned. The spawns are made a few dozen at a time, so other calls,
+ * exits and restarts are served meanwhile; every name is registered from the
+ * start, so a concurrent add of one of them is PROCMON_ERR_EXISTS. A process of
+ * the batch stopped, removed or started by another call before its turn is
+ * left as that call left it; after procmon_stop() the rest stay registered,
+ * not spawned. Use it to start many processes: it costs one round trip to the
+ * event loop instead of one per process. Blocks for the spawns. May be called
+ * from a callback.
+ *
+ * Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor; NULL `names` or
+ * `specs` with `n` > 0; a bad name or spec, as procmon_add()); PROCMON_ERR_EXISTS
+ * (a name already monitored, or given twice); PROCMON_ERR_STATE (the monitor is
+ * shutting down).
+ */
+int procmon_add_many(procmon_t *pm,
+                     size_t n,
+                     const char *const *names,
+                     const procmon_spec_t *const *specs);
+
+/**
  * Static text for an error code (any int; unknown codes get a text too).
  * Never NULL. May be called from a callback; never blocks.
  */

@@ -615,6 +615,30 @@ class Monitor {
     detail::into_code(ec, [&] { return add_status(name, spec); });
   }
 
+  /// One name and the spec it is added with (the spec is copied by add_many()).
+  using Entry = std::pair<std::string, std::reference_wrapper<const Spec>>;
+
+  /// Adds every entry in one call to the event loop (procmon_add_many): in
+  /// order, each as add() would, all or nothing (an error adds none, its
+  /// message naming the index, e.g. `names[3]: ...`). When it returns, every
+  /// child has been spawned (or its spawn failed), as with add(); while stopped
+  /// they are registered only. An empty list does nothing. Errors as add()'s,
+  /// and exists for a name given twice.
+  void add_many(const std::vector<Entry>& entries) {
+    detail::throw_if(add_many_status(entries));
+  }
+  void add_many(const std::vector<Entry>& entries, std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return add_many_status(entries); });
+  }
+  /// add_many() with one spec for every name.
+  void add_many(const std::vector<std::string>& names, const Spec& spec) {
+    detail::throw_if(add_many_status(entries_of(names, spec)));
+  }
+  void add_many(const std::vector<std::string>& names, const Spec& spec,
+                std::error_code& ec) noexcept {
+    detail::into_code(ec, [&] { return add_many_status(entries_of(names, spec)); });
+  }
+
   /// Sends `signal` to the running child (e.g. SIGHUP to reload), or with
   /// `whole_unit` to every process of its unit. Errors: state (not running),
   /// not_found, invalid (not a signal number).
@@ -782,6 +806,29 @@ class Monitor {
     if (detail::has_nul(name))
       return detail::own_failure(PROCMON_ERR_INVALID, "the name holds a NUL byte");
     return detail::status(procmon_add(pm_, name.c_str(), spec.native_handle()));
+  }
+
+  static std::vector<Entry> entries_of(const std::vector<std::string>& names, const Spec& spec) {
+    std::vector<Entry> entries;
+    entries.reserve(names.size());
+    for (const auto& name : names) entries.emplace_back(name, std::cref(spec));
+    return entries;
+  }
+
+  int add_many_status(const std::vector<Entry>& entries) {
+    std::vector<const char*> names;
+    std::vector<const procmon_spec_t*> specs;
+    names.reserve(entries.size());
+    specs.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); i++) {
+      if (detail::has_nul(entries[i].first)) {
+        std::string what = "names[" + std::to_string(i) + "]: the name holds a NUL byte";
+        return detail::own_failure(PROCMON_ERR_INVALID, what.c_str());
+      }
+      names.push_back(entries[i].first.c_str());
+      specs.push_back(entries[i].second.get().native_handle());
+    }
+    return detail::status(procmon_add_many(pm_, entries.size(), names.data(), specs.data()));
   }
 
   int signal_status(const std::string& name, int signal, bool whole_unit) {

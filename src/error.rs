@@ -66,6 +66,14 @@ impl Error {
         )
     }
 
+    /// The same error, its message prefixed with `place` (`names[3]: ...`).
+    pub fn at(self, place: impl fmt::Display) -> Self {
+        Error {
+            kind: self.kind,
+            message: format!("{place}: {}", self.message),
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }

@@ -12,7 +12,12 @@
  *                                         (/bin/true, threshold 0, delays 0;
  *                                         ENV "empty" (default) or "inherit")
  *   pm_bench GEN restart SAMPLES          (SIGKILL from outside -> STARTED of the new pid)
- *   pm_bench GEN scale N IDLE_SECONDS
+ *   pm_bench GEN scale N IDLE_SECONDS [MODE]
+ *                                         MODE: how "start all" adds the N
+ *                                         children: "batch" (default) one
+ *                                         procmon_add_many of N specs (one spec,
+ *                                         containment NONE), "each" one
+ *                                         procmon_add_process per child
  *   pm_bench GEN stop SAMPLES KILL_TIME   (a child that ignores TERM)
  *   pm_bench GEN contained N [ROUNDS]     N children under CGROUP against NONE,
  *                                         interleaved ROUNDS times (default 2);
@@ -306,21 +311,61 @@ static int restart_run(const char *gen, int samples) {
     return ok ? 0 : 1;
 }
 
-static int scale_run(const char *gen, int n, double idle) {
+typedef int (*add_many_fn)(procmon_t *, size_t, const char *const *,
+                           const procmon_spec_t *const *);
+
+/* "start all" by one procmon_add_many of n specs: one spec for every name, with
+ * containment NONE so that each child costs what procmon_add_process's does
+ * (the spec's default, AUTO, would make a cgroup for each). Looked up at run
+ * time, so that this driver still runs against a library without it (bench/ab.sh):
+ * NULL then, and the caller adds one by one. */
+static add_many_fn find_add_many(void) {
+    add_many_fn f;
+    void *sym = dlsym(RTLD_DEFAULT, "procmon_add_many");
+    memcpy(&f, &sym, sizeof f);
+    return f;
+}
+
+static int scale_run(const char *gen, int n, double idle, const char *mode) {
+    int batch = strcmp(mode, "each") != 0;
+    add_many_fn add_many = batch ? find_add_many() : NULL;
+    if (batch && !add_many) {
+        fprintf(stderr, "pm_bench: no procmon_add_many in this library: adding one by one\n");
+        batch = 0;
+    }
     procmon_t *pm = new_monitor();
     sleep_s(0.05);
     long rss0 = status_kib("VmRSS");
     int threads0 = thread_count();
     const char *argv[] = {gen, "sleep", NULL};
+    /* names and specs made before the clock starts, as the limit's argv is */
+    char(*names)[16] = calloc((size_t)n, sizeof *names);
+    const char **name_ptrs = calloc((size_t)n, sizeof *name_ptrs);
+    const procmon_spec_t **specs = calloc((size_t)n, sizeof *specs);
+    procmon_spec_t *spec = procmon_spec_new(argv);
+    if (!names || !name_ptrs || !specs || !spec) {
+        fprintf(stderr, "pm_bench: out of memory\n");
+        return 1;
+    }
+    CHECK(procmon_spec_set_containment(spec, PROCMON_CONTAIN_NONE));
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "s%d", i);
+        name_ptrs[i] = names[i];
+        specs[i] = spec;
+    }
     S.want_started = n;
     S.want_exited = n;
     double t0 = now_s();
-    for (int i = 0; i < n; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "s%d", i);
-        CHECK(procmon_add_process(pm, name, argv, NULL));
+    if (batch) {
+        CHECK(add_many(pm, (size_t)n, name_ptrs, specs));
+    } else {
+        for (int i = 0; i < n; i++) CHECK(procmon_add_process(pm, name_ptrs[i], argv, NULL));
     }
     double t_start = now_s() - t0;
+    procmon_spec_free(spec);
+    free(specs);
+    free(name_ptrs);
+    free(names);
     WAIT_UNTIL(S.started >= n, 60);
     long rss1 = status_kib("VmRSS");
     int threads1 = thread_count();
@@ -348,12 +393,12 @@ static int scale_run(const char *gen, int n, double idle) {
     double t_free = now_s() - t2;
     int ok = S.spawn_failed == 0 && S.started == n;
     print_head();
-    printf("\"ok\":%s,\"n\":%d,\"start_s\":%.6f,\"stop_s\":%.6f,"
+    printf("\"ok\":%s,\"n\":%d,\"start_mode\":\"%s\",\"start_s\":%.6f,\"stop_s\":%.6f,"
            "\"free_s\":%.6f,\"rss_base_kib\":%ld,\"rss_kib\":%ld,\"kib_per_child\":%.3f,"
            "\"rss_idle_kib\":%ld,\"kib_per_idle_child\":%.3f,"
            "\"threads_base\":%d,\"threads\":%d,\"idle_s\":%.1f,\"idle_cpu_s\":%.6f,"
            "\"idle_vol_csw\":%ld}\n",
-           ok ? "true" : "false", n, t_start, t_stop, t_free, rss0, rss1,
+           ok ? "true" : "false", n, batch ? "batch" : "each", t_start, t_stop, t_free, rss0, rss1,
            (double)(rss1 - rss0) / n, rss2, per_idle, threads0, threads1, idle, idle_cpu, idle_csw);
     return ok ? 0 : 1;
 }
@@ -544,7 +589,8 @@ int main(int argc, char **argv) {
     if (!strcmp(w, "contained") && argc >= 4)
         return contained_run(gen, atoi(argv[3]), argc >= 5 ? atoi(argv[4]) : 2);
     if (!strcmp(w, "restart") && argc >= 4) return restart_run(gen, atoi(argv[3]));
-    if (!strcmp(w, "scale") && argc >= 5) return scale_run(gen, atoi(argv[3]), atof(argv[4]));
+    if (!strcmp(w, "scale") && argc >= 5)
+        return scale_run(gen, atoi(argv[3]), atof(argv[4]), argc >= 6 ? argv[5] : "batch");
     if (!strcmp(w, "stop") && argc >= 5) return stop_run(gen, atoi(argv[3]), atof(argv[4]));
     fprintf(stderr, "pm_bench: bad arguments\n");
     return 2;

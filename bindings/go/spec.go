@@ -6,6 +6,7 @@ package procmon
 
 /*
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <procmon.h>
@@ -43,9 +44,9 @@ typedef struct {
 	const char *const *after;      // NULL: no start order
 } pmgo_spec_t;
 
-// Builds the spec and adds it, in one C call so that procmon_last_error() is
-// read on the thread that set it. The caller frees *err.
-static int pmgo_add_spec(procmon_t *pm, const char *name, const pmgo_spec_t *s, char **err) {
+// Builds the spec into *out (freed by the caller, NULL on failure), leaving
+// procmon_last_error() set when it fails.
+static int pmgo_build_spec(const pmgo_spec_t *s, procmon_spec_t **out) {
 	procmon_spec_t *spec = procmon_spec_new(s->argv);
 	int rc = spec == NULL ? PROCMON_ERR_INVALID : PROCMON_OK;
 	if (rc == PROCMON_OK && s->env != NULL) rc = procmon_spec_set_env(spec, s->env);
@@ -69,9 +70,51 @@ static int pmgo_add_spec(procmon_t *pm, const char *name, const pmgo_spec_t *s, 
 	if (rc == PROCMON_OK) rc = procmon_spec_set_readiness(spec, s->ready_mode, s->ready_arg, s->ready_timeout);
 	if (rc == PROCMON_OK) rc = procmon_spec_set_watchdog(spec, s->watchdog);
 	if (rc == PROCMON_OK) rc = procmon_spec_set_after(spec, s->after);
+	if (rc != PROCMON_OK) {
+		procmon_spec_free(spec);
+		spec = NULL;
+	}
+	*out = spec;
+	return rc;
+}
+
+// Builds the spec and adds it, in one C call so that procmon_last_error() is
+// read on the thread that set it. The caller frees *err.
+static int pmgo_add_spec(procmon_t *pm, const char *name, const pmgo_spec_t *s, char **err) {
+	procmon_spec_t *spec;
+	int rc = pmgo_build_spec(s, &spec);
 	if (rc == PROCMON_OK) rc = procmon_add(pm, name, spec);
 	if (rc != PROCMON_OK) *err = strdup(procmon_last_error());
 	procmon_spec_free(spec);
+	return rc;
+}
+
+// Builds the n specs and adds them with procmon_add_many, in one C call (see
+// pmgo_add_spec); a spec that cannot be built fails the whole batch, the
+// message naming its index. The caller frees *err.
+static int pmgo_add_many(procmon_t *pm, size_t n, const char *const *names,
+                         const pmgo_spec_t *const *s, char **err) {
+	procmon_spec_t **specs = calloc(n ? n : 1, sizeof *specs);
+	if (specs == NULL) {
+		*err = strdup("out of memory");
+		return PROCMON_ERR_SYSTEM;
+	}
+	int rc = PROCMON_OK;
+	for (size_t i = 0; rc == PROCMON_OK && i < n; i++) {
+		rc = pmgo_build_spec(s[i], &specs[i]);
+		if (rc != PROCMON_OK) {
+			const char *why = procmon_last_error();
+			size_t len = strlen(why) + 40;
+			*err = malloc(len);
+			if (*err != NULL) snprintf(*err, len, "specs[%zu]: %s", i, why);
+		}
+	}
+	if (rc == PROCMON_OK) {
+		rc = procmon_add_many(pm, n, names, (const procmon_spec_t *const *)specs);
+		if (rc != PROCMON_OK) *err = strdup(procmon_last_error());
+	}
+	for (size_t i = 0; i < n; i++) procmon_spec_free(specs[i]);
+	free(specs);
 	return rc;
 }
 
@@ -91,6 +134,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -348,6 +392,67 @@ func (m *Monitor) AddContext(ctx context.Context, name string, spec Spec) error 
 		return err
 	}
 	return await(ctx, call)
+}
+
+// NamedSpec is one process of AddMany: its name and its spec.
+type NamedSpec struct {
+	Name string
+	Spec Spec
+}
+
+// AddMany adds every process in one call to the event loop (the library's
+// procmon_add_many), in order, each as Add would: all or nothing, an error
+// (ErrInvalid, or ErrExists for a name monitored already or given twice) adds
+// none of them, its Detail naming the index ("names[3]: ..."). While the
+// monitor runs, every child has been spawned (or its spawn has failed) when
+// AddMany returns, as with Add; while stopped they are registered only. Use it
+// to start many processes at once: one round trip instead of one per process.
+// An empty list does nothing.
+func (m *Monitor) AddMany(procs []NamedSpec) error {
+	return m.AddManyContext(context.Background(), procs)
+}
+
+// AddManyContext is AddMany with a context for its wait for the spawns, as
+// AddContext: done before the call, nothing is added; done during the spawns,
+// it returns ctx.Err() at once and the batch completes in the background.
+func (m *Monitor) AddManyContext(ctx context.Context, procs []NamedSpec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(procs) == 0 {
+		return nil
+	}
+	const op = "AddMany"
+	var mem cmem
+	names := unsafe.Slice((**C.char)(mem.alloc(len(procs), unsafe.Sizeof((*C.char)(nil)))), len(procs))
+	specs := unsafe.Slice((**C.pmgo_spec_t)(mem.alloc(len(procs), unsafe.Sizeof((*C.pmgo_spec_t)(nil)))), len(procs))
+	for i := range procs {
+		cname, err := mem.name(op, procs[i].Name)
+		where := "names"
+		if err == nil {
+			specs[i], err = procs[i].Spec.cspec(op, &mem)
+			where = "specs"
+		}
+		if err != nil {
+			mem.free()
+			var e *Error
+			if errors.As(err, &e) {
+				e.Detail = fmt.Sprintf("%s[%d]: %s", where, i, e.Detail)
+			}
+			return err
+		}
+		names[i] = cname
+	}
+	return await(ctx, func() error {
+		defer mem.free()
+		pm, err := m.acquire(op)
+		if err != nil {
+			return err
+		}
+		defer m.release()
+		var cerr *C.char
+		return check(op, C.pmgo_add_many(pm, C.size_t(len(procs)), &names[0], &specs[0], &cerr), cerr)
+	})
 }
 
 // cseconds converts a Duration to the library's seconds.

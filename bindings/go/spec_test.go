@@ -351,3 +351,71 @@ func TestSpecBadValues(t *testing.T) {
 		t.Fatalf("a bad spec was added: Info = %v", err)
 	}
 }
+
+// AddMany: every child running with a pid when it returns; all or nothing on a
+// name given twice, one already monitored and a bad spec, naming the index;
+// while stopped, registered only.
+func TestAddMany(t *testing.T) {
+	m := newMonitor(t)
+	r := record(m)
+	sleeper := procmon.Spec{Argv: []string{"/bin/sleep", "60"}, Containment: procmon.ContainNone}
+	var procs []procmon.NamedSpec
+	for i := 0; i < 30; i++ {
+		procs = append(procs, procmon.NamedSpec{Name: "s" + strconv.Itoa(i), Spec: sleeper})
+	}
+	if err := m.AddMany(procs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		info, err := m.Info(p.Name)
+		if err != nil || info.State != procmon.StateRunning || info.Pid <= 0 {
+			t.Fatalf("%s: %+v, %v", p.Name, info, err)
+		}
+	}
+	for _, p := range procs {
+		waitFor(t, p.Name+"'s STARTED", func() bool { return len(r.eventsOf(p.Name, procmon.EventStarted)) == 1 })
+	}
+	if err := m.AddMany(nil); err != nil {
+		t.Fatal("an empty batch:", err)
+	}
+
+	bad := []struct {
+		procs []procmon.NamedSpec
+		code  procmon.ErrorCode
+		where string
+	}{
+		{[]procmon.NamedSpec{{"a", sleeper}, {"b", sleeper}, {"s3", sleeper}}, procmon.ErrExists, "names[2]"},
+		{[]procmon.NamedSpec{{"a", sleeper}, {"a", sleeper}}, procmon.ErrExists, "names[1]"},
+		{[]procmon.NamedSpec{{"a", sleeper}, {"b\x00", sleeper}}, procmon.ErrInvalid, "names[1]"},
+		{[]procmon.NamedSpec{{"a", sleeper}, {"", sleeper}}, procmon.ErrInvalid, "names[1]"},
+		{[]procmon.NamedSpec{{"a", sleeper}, {"b", procmon.Spec{}}}, procmon.ErrInvalid, "specs[1]"},
+	}
+	for _, c := range bad {
+		err := m.AddMany(c.procs)
+		var pe *procmon.Error
+		if !errors.As(err, &pe) || pe.Code != c.code || !strings.Contains(pe.Detail, c.where) {
+			t.Fatalf("%v: got %v, want %v naming %s", c.procs, err, c.code, c.where)
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := m.Info(name); !errors.Is(err, procmon.ErrNotFound) {
+			var pe *procmon.Error
+			if !errors.As(err, &pe) || pe.Code != procmon.ErrNotFound {
+				t.Fatalf("%s added by a refused batch: %v", name, err)
+			}
+		}
+	}
+
+	if err := m.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddMany([]procmon.NamedSpec{{"x", sleeper}, {"y", sleeper}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"x", "y"} {
+		info, err := m.Info(name)
+		if err != nil || info.State != procmon.StateStopped || info.Pid != 0 {
+			t.Fatalf("%s while stopped: %+v, %v", name, info, err)
+		}
+	}
+}

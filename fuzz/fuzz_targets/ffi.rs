@@ -270,6 +270,60 @@ fn add_process(pm: *mut procmon_t, input: &mut Input) {
 /// (sometimes as NULL, sometimes under a NULL name).
 fn add_with_spec(pm: *mut procmon_t, input: &mut Input) {
     let name = input.name();
+    let (spec, shape) = spec_from(input);
+    let name_ptr = if shape & 16 != 0 {
+        ptr::null()
+    } else {
+        name.as_ptr()
+    };
+    check(procmon_add(pm, name_ptr, spec), "add");
+    procmon_spec_free(spec);
+}
+
+/// procmon_add_many with up to 4 entries: names as `add_with_spec` makes them
+/// (NULL among them sometimes, duplicates often), specs from `spec_from` (NULL
+/// sometimes, one spec for several names sometimes), and sometimes NULL arrays.
+fn add_many(pm: *mut procmon_t, input: &mut Input) {
+    let n = usize::from(input.byte() % 5);
+    let names: Vec<CString> = (0..n).map(|_| input.name()).collect();
+    let mut owned = Vec::new();
+    let mut specs: Vec<*const procmon_spec_t> = Vec::new();
+    let mut name_ptrs: Vec<*const c_char> = Vec::new();
+    for name in &names {
+        let shape = input.byte();
+        name_ptrs.push(if shape & 1 != 0 && shape & 2 != 0 {
+            ptr::null()
+        } else {
+            name.as_ptr()
+        });
+        if shape & 4 != 0 && !owned.is_empty() {
+            specs.push(owned[0] as *const procmon_spec_t);
+        } else {
+            let (spec, _) = spec_from(input);
+            owned.push(spec);
+            specs.push(spec);
+        }
+    }
+    let arrays = input.byte();
+    let names_ptr = if arrays & 1 != 0 {
+        ptr::null()
+    } else {
+        name_ptrs.as_ptr()
+    };
+    let specs_ptr = if arrays & 2 != 0 {
+        ptr::null()
+    } else {
+        specs.as_ptr()
+    };
+    check(procmon_add_many(pm, n, names_ptr, specs_ptr), "add_many");
+    for spec in owned {
+        procmon_spec_free(spec);
+    }
+}
+
+/// A spec made from the input by a random sequence of setters (NULL when
+/// procmon_spec_new refuses the argv), and the shape byte it was made with.
+fn spec_from(input: &mut Input) -> (*mut procmon_spec_t, u8) {
     let shape = input.byte();
     let argv = List::new(match shape % 6 {
         0 => Vec::new(),
@@ -373,13 +427,7 @@ fn add_with_spec(pm: *mut procmon_t, input: &mut Input) {
         }
         check(rc, "a spec setter");
     }
-    let name_ptr = if shape & 16 != 0 {
-        ptr::null()
-    } else {
-        name.as_ptr()
-    };
-    check(procmon_add(pm, name_ptr, spec), "add");
-    procmon_spec_free(spec);
+    (spec, shape)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -397,7 +445,8 @@ fuzz_target!(|data: &[u8]| {
         } else {
             pm
         };
-        match op % 23 {
+        match op % 24 {
+            23 => add_many(target, &mut input),
             20 => add_with_spec(target, &mut input),
             21 => {
                 let name = input.name();

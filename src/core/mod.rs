@@ -14,6 +14,8 @@ mod spec;
 mod supervisor;
 
 #[cfg(test)]
+mod batch_tests;
+#[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
 mod readiness_tests;
@@ -29,7 +31,7 @@ pub use readiness::{
 };
 pub use settings::{seconds, Settings};
 pub use spec::{check_signal, Containment, Name, ProcessSpec, RestartPolicy, Rlimit, StartLimit};
-pub use supervisor::{ProcessInfo, ProcessState, Supervisor};
+pub use supervisor::{check_batch, Batch, ProcessInfo, ProcessState, Supervisor};
 
 /// A point on a monotonic clock, as the time elapsed since an arbitrary origin.
 pub type Time = std::time::Duration;

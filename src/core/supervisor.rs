@@ -11,7 +11,7 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::IndexMap;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 /// Readiness, watchdog and start order: the supervisor's part of them.
@@ -103,6 +103,10 @@ struct Process {
     last_exit: Option<ExitStatus>,
     /// Its recent starts, when its spec has a start limit.
     start_log: Option<Box<StartLog>>,
+    /// Registered by [`Supervisor::add_many`] while the service runs, its first
+    /// spawn still to come from [`Supervisor::start_batch`]: cleared by any
+    /// spawn (attempted or waiting for its order), whoever makes it.
+    batched: bool,
 }
 
 #[derive(Debug)]
@@ -149,6 +153,35 @@ enum Timer {
     Kill(RunId),
     /// A run's readiness timeout or watchdog.
     Deadline(RunId),
+}
+
+/// The first spawns of a batch added by [`Supervisor::add_many`], still to be
+/// made by [`Supervisor::start_batch`].
+#[derive(Debug, Default)]
+pub struct Batch {
+    ids: VecDeque<ProcId>,
+}
+
+impl Batch {
+    /// Whether every spawn of the batch has been made (or dropped).
+    pub fn is_done(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A batch's names are distinct: a name given twice is `Exists` (as a second
+/// add of it would be), the message naming both indexes.
+pub fn check_batch(entries: &[(Name, ProcessSpec)]) -> Result<()> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    for (i, (name, _)) in entries.iter().enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), i) {
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!("names[{i}]: {name:?} is given twice in the batch (names[{first}] too)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The seed's `ProcessMonitor` (its `running` flag, `_processes`, `delay`,
@@ -222,6 +255,79 @@ impl Supervisor {
         host: &mut impl Host,
     ) -> Result<()> {
         self.open()?;
+        let id = self.register(name, spec)?;
+        if self.running {
+            self.spawn(id, now, host);
+        }
+        Ok(())
+    }
+
+    /// [`add`](Self::add) for every entry, in order, all or nothing: every name
+    /// is checked first (monitored already, given twice, a start order naming
+    /// itself or closing a cycle, the batch's earlier entries included), and an
+    /// error registers none of them, its message naming the entry's index
+    /// (`names[3]: ...`). Nothing is spawned here: while the service runs, the
+    /// returned [`Batch`] holds the first spawns, which
+    /// [`start_batch`](Self::start_batch) makes a few at a time.
+    pub fn add_many(&mut self, entries: Vec<(Name, ProcessSpec)>) -> Result<Batch> {
+        self.open()?;
+        check_batch(&entries)?;
+        let (names_before, next_before) = (self.names.len(), self.next_process);
+        let mut ids = VecDeque::with_capacity(entries.len());
+        for (i, (name, spec)) in entries.into_iter().enumerate() {
+            match self.register(name, spec) {
+                Ok(id) => ids.push_back(id),
+                Err(error) => {
+                    // Nothing spawned yet: forgetting them undoes the batch.
+                    for id in &ids {
+                        self.processes.remove(id);
+                    }
+                    self.names.truncate(names_before);
+                    self.next_process = next_before;
+                    return Err(error.at(format_args!("names[{i}]")));
+                }
+            }
+        }
+        if !self.running {
+            ids.clear(); // registered while stopped: started by `start_service`
+        }
+        for id in &ids {
+            self.process_mut(*id).batched = true;
+        }
+        Ok(Batch { ids })
+    }
+
+    /// Makes up to `max` of `batch`'s first spawns, in order, as [`add`](Self::add)
+    /// would have made them: a process removed since, or spawned already by
+    /// someone else (`start_process`, `start_service`), is skipped; once the
+    /// service has stopped, the rest are left registered and not spawned (as an
+    /// add while stopped). [`Batch::is_done`] tells when nothing is left.
+    pub fn start_batch(&mut self, batch: &mut Batch, max: usize, now: Time, host: &mut impl Host) {
+        let mut made = 0;
+        while made < max {
+            let Some(id) = batch.ids.pop_front() else {
+                return;
+            };
+            if !self.running {
+                if let Some(process) = self.processes.get_mut(&id) {
+                    process.batched = false;
+                }
+                for id in batch.ids.drain(..) {
+                    if let Some(process) = self.processes.get_mut(&id) {
+                        process.batched = false;
+                    }
+                }
+                return;
+            }
+            if self.processes.get(&id).is_some_and(|p| p.batched) {
+                self.spawn(id, now, host);
+                made += 1;
+            }
+        }
+    }
+
+    /// Registers `name` (not running: the caller spawns it).
+    fn register(&mut self, name: Name, spec: ProcessSpec) -> Result<ProcId> {
         if self.names.contains_key(&name) {
             return Err(Error::new(
                 ErrorKind::Exists,
@@ -244,12 +350,10 @@ impl Supervisor {
             state: State::Stopped,
             starts: 0,
             last_exit: None,
+            batched: false,
         };
         self.processes.insert(id, Box::new(process));
-        if self.running {
-            self.spawn(id, now, host);
-        }
-        Ok(())
+        Ok(id)
     }
 
     /// The seed's `removeProcess`: stops the child and forgets the name. The last
@@ -671,6 +775,7 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: ProcId, now: Time, host: &mut impl Host) {
+        self.process_mut(id).batched = false;
         if !self.may_start(id) {
             return;
         }

@@ -8,7 +8,7 @@ use super::boundary::{
     c_str, enum_value, monitor, name as process_name, pointer, quietly, status, string_list,
 };
 use super::types::procmon_t;
-use crate::core::{seconds as duration, Containment, ProcessSpec, RestartPolicy, StartLimit};
+use crate::core::{seconds as duration, Containment, Name, ProcessSpec, RestartPolicy, StartLimit};
 use crate::error::{Error, Result};
 use std::ffi::{c_char, c_int};
 
@@ -384,5 +384,73 @@ pub extern "C" fn procmon_add(
         // changed during the call.
         let spec = unsafe { spec.as_ref() }.ok_or_else(|| Error::invalid("the spec is NULL"))?;
         monitor.add_process(name, spec.spec.clone())
+    })
+}
+
+/// procmon_add() for `n` processes in one call to the event loop: `names[i]`
+/// with `specs[i]` (copied), in order, each as procmon_add() would add it. All
+/// or nothing: every name and spec is checked first, and a NULL, empty or
+/// non-UTF-8 name, a name already monitored or given twice in the batch, a NULL
+/// spec, or a spec procmon_add() would refuse adds none of them and returns
+/// that error, procmon_last_error() naming the index, e.g.
+/// `names[3]: a process named "web" is already monitored: remove it first`.
+/// `n` 0 is a no-op (`names` and `specs` may then be NULL).
+///
+/// If the service is running, every child has been spawned (or its spawn has
+/// failed) when the call returns, except one that waits for a process it comes
+/// after (as with procmon_add()); while it is stopped, they are registered and
+/// not spawned. The spawns are made a few dozen at a time, so other calls,
+/// exits and restarts are served meanwhile; every name is registered from the
+/// start, so a concurrent add of one of them is PROCMON_ERR_EXISTS. A process of
+/// the batch stopped, removed or started by another call before its turn is
+/// left as that call left it; after procmon_stop() the rest stay registered,
+/// not spawned. Use it to start many processes: it costs one round trip to the
+/// event loop instead of one per process. Blocks for the spawns. May be called
+/// from a callback.
+///
+/// Returns PROCMON_OK; PROCMON_ERR_INVALID (NULL monitor; NULL `names` or
+/// `specs` with `n` > 0; a bad name or spec, as procmon_add()); PROCMON_ERR_EXISTS
+/// (a name already monitored, or given twice); PROCMON_ERR_STATE (the monitor is
+/// shutting down).
+#[no_mangle]
+pub extern "C" fn procmon_add_many(
+    pm: *mut procmon_t,
+    n: usize,
+    names: *const *const c_char,
+    specs: *const *const procmon_spec_t,
+) -> c_int {
+    status(|| {
+        // SAFETY: by the C contract `pm` is NULL or a live handle.
+        let monitor = unsafe { monitor(pm) }?;
+        if n == 0 {
+            return Ok(());
+        }
+        if names.is_null() {
+            return Err(Error::invalid(format!("names is NULL with n = {n}")));
+        }
+        if specs.is_null() {
+            return Err(Error::invalid(format!("specs is NULL with n = {n}")));
+        }
+        // SAFETY: by the C contract `names` and `specs` point to `n` readable
+        // pointers each.
+        let (names, specs) = unsafe {
+            (
+                std::slice::from_raw_parts(names, n),
+                std::slice::from_raw_parts(specs, n),
+            )
+        };
+        let mut entries = Vec::with_capacity(n);
+        for (i, (&name, &spec)) in names.iter().zip(specs).enumerate() {
+            // SAFETY: by the C contract each name is NULL or a NUL-terminated string.
+            let name = unsafe { process_name(name) }
+                .and_then(Name::new)
+                .map_err(|e| e.at(format_args!("names[{i}]")))?;
+            // SAFETY: by the C contract each spec is NULL or a live spec, not
+            // being changed during the call.
+            let spec = unsafe { spec.as_ref() }
+                .ok_or_else(|| Error::invalid(format!("specs[{i}]: the spec is NULL")))?;
+            entries.push((name, spec.spec.clone()));
+        }
+        monitor.add_many(entries)
     })
 }

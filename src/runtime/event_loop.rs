@@ -73,15 +73,30 @@ impl Inbox {
                 Ok(result) => {
                     let _ = reply.send(result);
                 }
-                Err(panic) => {
-                    // Marked before the reply is dropped, so the caller sees
-                    // `Internal`; the loop's own boundary takes the panic.
-                    shared.mark_failed("the event loop panicked");
-                    drop(reply);
-                    resume_unwind(panic);
-                }
+                Err(panic) => fail_with(&shared, reply, panic),
             }
         }))?;
+        self.answer(answer)
+    }
+
+    /// Runs `step` on the event loop until it answers, and waits for that
+    /// answer: each time it answers `None`, it is queued again behind the jobs
+    /// that came meanwhile, so that a long piece of work (the spawns of a batch)
+    /// lets reaps, timers and other calls take their turns between its steps.
+    pub fn call_in_steps<R: Send + 'static>(
+        self: &Arc<Self>,
+        step: impl FnMut(&mut Engine) -> Option<Result<R>> + Send + 'static,
+    ) -> Result<R> {
+        if self.shared.has_failed() {
+            return Err(self.shared.failure());
+        }
+        let (reply, answer) = bounded(1);
+        self.submit(stepping(Arc::clone(self), step, reply))?;
+        self.answer(answer)
+    }
+
+    /// Waits for the loop's answer; the loop's failure or end when it drops it.
+    fn answer<R>(&self, answer: Receiver<Result<R>>) -> Result<R> {
         // Most answers take a spawn (a few hundred µs): stay runnable meanwhile,
         // yielding the core, so the answer is taken at once instead of after a
         // scheduler wake-up behind the children that are starting.
@@ -129,6 +144,37 @@ impl Inbox {
     fn close_gate(&self) {
         *self.gate.lock() = false;
     }
+}
+
+/// A job panicked: marked before the reply is dropped, so the caller sees
+/// `Internal`; the loop's own boundary takes the panic.
+fn fail_with<R>(shared: &Shared, reply: Sender<R>, panic: Box<dyn std::any::Any + Send>) -> ! {
+    shared.mark_failed("the event loop panicked");
+    drop(reply);
+    resume_unwind(panic)
+}
+
+/// The job of one step of [`Inbox::call_in_steps`]: the next one queues itself
+/// (with the reply) until a step answers. Should the loop end first, the queued
+/// step is dropped with its reply, and the caller hears that the loop is gone.
+fn stepping<R: Send + 'static>(
+    inbox: Arc<Inbox>,
+    mut step: impl FnMut(&mut Engine) -> Option<Result<R>> + Send + 'static,
+    reply: Sender<Result<R>>,
+) -> Job {
+    Box::new(move |engine| {
+        match catch_unwind(AssertUnwindSafe(|| step(engine))) {
+            Ok(Some(result)) => {
+                let _ = reply.send(result);
+            }
+            Ok(None) => {
+                let again = Arc::clone(&inbox);
+                // Refused only once the loop ends: the reply goes with the job.
+                let _ = again.submit(stepping(inbox, step, reply));
+            }
+            Err(panic) => fail_with(&inbox.shared, reply, panic),
+        }
+    })
 }
 
 /// Everything the loop owns.
@@ -188,7 +234,9 @@ impl Engine {
                     Source::NotifySocket => self.on_notify_socket(),
                 }
             }
-            while let Ok(job) = jobs.try_recv() {
+            // The jobs queued now, not those they queue (a call in steps
+            // queues its next step): those wait for the next turn.
+            for job in jobs.try_iter().take(jobs.len()) {
                 job(self);
             }
             self.children.reaper.retry_reaps(self.now());

@@ -16,6 +16,10 @@ use std::os::fd::BorrowedFd;
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 
+/// Spawns per event-loop job of [`Monitor::add_many`]: a spawn takes up to a
+/// few hundred µs, so a step holds the loop for ~10 ms at most.
+const SPAWNS_PER_STEP: usize = 32;
+
 /// A process monitor: the seed's `ProcessMonitor`, running from creation.
 ///
 /// Every method is thread-safe and may be called from inside its callbacks.
@@ -202,6 +206,32 @@ impl Monitor {
         let name = Name::new(name)?;
         self.inbox
             .call(move |engine| engine.act(|sup, now, children| sup.add(name, spec, now, children)))
+    }
+
+    /// Registers every `(name, spec)`, in order, all or nothing
+    /// ([`Supervisor::add_many`]): an error registers none and names the
+    /// entry's index. If the service runs, each child has been spawned (or its
+    /// spawn has failed, or it waits for a process it comes after) when this
+    /// returns: in one call, [`SPAWNS_PER_STEP`] spawns at a time, the loop
+    /// serving its other work between them.
+    pub fn add_many(&self, entries: Vec<(Name, ProcessSpec)>) -> Result<()> {
+        core::check_batch(&entries)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut entries = Some(entries);
+        let mut batch = None;
+        self.inbox.call_in_steps(move |engine| {
+            let batch = match &mut batch {
+                Some(batch) => batch,
+                None => match engine.sup.add_many(entries.take().expect("the first step")) {
+                    Ok(registered) => batch.insert(registered),
+                    Err(error) => return Some(Err(error)),
+                },
+            };
+            engine.act(|sup, now, children| sup.start_batch(batch, SPAWNS_PER_STEP, now, children));
+            batch.is_done().then_some(Ok(()))
+        })
     }
 
     /// Stops the child and forgets the name.

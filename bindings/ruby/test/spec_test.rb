@@ -185,4 +185,44 @@ class SpecTest < Minitest::Test
     assert_raises(ArgumentError) { m.add("bad", ["true"], start_limit: { interval: 1 }) }
     assert_raises(ArgumentError) { m.add("bad", ["true"], restart_delays: [1]) }
   end
+
+  def test_add_many_spawns_every_child_by_the_time_it_returns
+    m = monitor
+    rec = ProcmonTest::Recorder.new(m)
+    entries = (0...20).map { |i| ["s#{i}", ["/bin/sleep", "60"], { containment: :none }] }
+    entries << ["t", ["/bin/sleep", "61"]]
+    m.add_many(entries)
+    entries.each do |name, _|
+      info = m.info(name)
+      assert_equal :running, info.state, name
+      assert_operator info.pid, :>, 0, name
+    end
+    entries.each { |name, _| wait_for("#{name}'s STARTED") { rec.events(name, :started).size == 1 } }
+    m.add_many([])
+    m.add_many("h" => ["/bin/sleep", "60"])
+    assert_operator m.pid("h"), :>, 0
+  end
+
+  def test_add_many_is_all_or_nothing
+    m = monitor
+    m.add("web", ["/bin/sleep", "60"])
+    sleep_argv = ["/bin/sleep", "60"]
+    error = assert_raises(Procmon::ExistsError) { m.add_many([["a", sleep_argv], ["web", sleep_argv]]) }
+    assert_includes error.message, "names[1]"
+    error = assert_raises(Procmon::ExistsError) { m.add_many([["a", sleep_argv], ["a", sleep_argv]]) }
+    assert_includes error.message, "names[1]"
+    error = assert_raises(Procmon::InvalidError) do
+      m.add_many([["a", sleep_argv], ["b", sleep_argv, { restart_delays: [2, 1] }]])
+    end
+    assert_includes error.message, "specs[1]"
+    assert_raises(Procmon::InvalidError) { m.add_many([["a", sleep_argv], ["", sleep_argv]]) }
+    assert_raises(ArgumentError) { m.add_many([["a", sleep_argv], ["b\0", sleep_argv]]) }
+    %w[a b].each { |name| assert_raises(Procmon::NotFoundError) { m.pid(name) } }
+    m.stop
+    m.add_many([["x", sleep_argv], ["y", sleep_argv]])
+    %w[x y].each do |name|
+      assert_equal :stopped, m.info(name).state
+      assert_nil m.pid(name)
+    end
+  end
 end

@@ -20,6 +20,8 @@ module Procmon
     # A round trip to the monitor's event loop; the cgroup root's cleanup.
     attach_function :procmon_signal_process, %i[pointer string int bool], :int, blocking: true
     attach_function :procmon_set_cgroup_root, %i[pointer string], :int, blocking: true
+    # A round trip to the event loop for the whole batch, spawns included.
+    attach_function :procmon_add_many, %i[pointer size_t pointer pointer], :int, blocking: true
   end
 
   # Monitor#add and the spec's keywords.
@@ -57,13 +59,58 @@ module Procmon
     #
     # It reports :ready events. A bad value raises InvalidError, whose message
     # names the setting; an unknown Symbol raises ArgumentError.
-    def add(name, argv, env: nil, env_vars: nil, cwd: nil, uid: nil, gid: nil, restart: nil,
-            success_exit_codes: nil, stop_signal: nil, threshold: nil, kill_time: nil,
-            restart_delays: nil, start_limit: nil, rlimits: nil, containment: nil,
-            ready: :on_start, ready_arg: nil, ready_timeout: 0, watchdog: 0, after: [])
+    def add(name, argv, **options)
       name = c_string(name, "name")
-      mode = Readiness::MODES.fetch(ready) { raise ArgumentError, "unknown readiness #{ready.inspect}" }
       keep = []
+      spec = build_spec(argv, keep, **options)
+      begin
+        call { |pm| Native.procmon_add(pm, name, spec) }
+      ensure
+        Native.procmon_spec_free(spec)
+        keep.clear
+      end
+      self
+    end
+
+    # Adds many processes in one call to the monitor's event loop
+    # (procmon_add_many): +entries+ an Array of [name, argv] or
+    # [name, argv, { keywords of #add }] (or a Hash name => argv), in order,
+    # each as #add would. All or nothing: an error adds none of them, its
+    # message naming the index ("names[3]: ..."; ExistsError for a name
+    # monitored already or given twice). Every child has been spawned when it
+    # returns, as with #add; while stopped they are registered only. Use it to
+    # start many processes at once: one round trip instead of one per process.
+    def add_many(entries)
+      entries = entries.to_a
+      return self if entries.empty?
+
+      keep = []
+      specs = []
+      begin
+        names = entries.each_with_index.map do |(name, argv, options), i|
+          name = c_string(name, "names[#{i}]")
+          specs << at_index("specs[#{i}]") { build_spec(argv, keep, **(options || {})) }
+          name
+        end
+        name_array = FFI::MemoryPointer.new(:pointer, names.size)
+        names.each_with_index { |n, i| name_array[i].put_pointer(0, string_pointer(n, keep)) }
+        spec_array = FFI::MemoryPointer.new(:pointer, specs.size)
+        spec_array.put_array_of_pointer(0, specs)
+        call { |pm| Native.procmon_add_many(pm, names.size, name_array, spec_array) }
+      ensure
+        specs.each { |spec| Native.procmon_spec_free(spec) }
+        keep.clear
+      end
+      self
+    end
+
+    # The spec of #add's keywords (the caller frees it); its C strings are
+    # kept alive by +keep+.
+    def build_spec(argv, keep, env: nil, env_vars: nil, cwd: nil, uid: nil, gid: nil, restart: nil,
+                   success_exit_codes: nil, stop_signal: nil, threshold: nil, kill_time: nil,
+                   restart_delays: nil, start_limit: nil, rlimits: nil, containment: nil,
+                   ready: :on_start, ready_arg: nil, ready_timeout: 0, watchdog: 0, after: [])
+      mode = Readiness::MODES.fetch(ready) { raise ArgumentError, "unknown readiness #{ready.inspect}" }
       argv_ptr = string_array(Array(argv).map { |arg| c_string(arg, "argument") }, keep)
       spec = Native.procmon_spec_new(argv_ptr)
       raise Procmon.error_for(-1) if spec.null?
@@ -89,13 +136,21 @@ module Procmon
         check(Native.procmon_spec_set_watchdog(spec, Float(watchdog)))
         names = Array(after).map { |n| c_string(n, "after name") }
         check(Native.procmon_spec_set_after(spec, names.empty? ? FFI::Pointer::NULL : string_array(names, keep)))
-        call { |pm| Native.procmon_add(pm, name, spec) }
-      ensure
+      rescue StandardError
         Native.procmon_spec_free(spec)
-        keep.clear
+        raise
       end
-      self
+      spec
     end
+
+    # Runs the block; a Procmon::Error it raises is raised again with +where+
+    # before its message (the index of add_many's entry).
+    def at_index(where)
+      yield
+    rescue Procmon::Error => e
+      raise e.class.new("#{where}: #{e.message}", code: e.code, detail: e.detail)
+    end
+    private :build_spec, :at_index
 
     # add_process(name, argv, env:, cwd:, uid:, gid:, stop_process_group:) as
     # in 0.1; given any keyword of #add besides those, it is #add with
