@@ -99,7 +99,8 @@ impl fmt::Display for Name {
 /// process added with defaults follows the monitor's settings, even later ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
-    argv: Box<[CString]>,
+    /// Shared, like the options, by the processes added from one spec.
+    argv: Arc<[CString]>,
     /// Shared by the processes added from one spec (copied on a change), so a
     /// thousand adds of one spec hold one copy.
     options: Option<Arc<Options>>,
@@ -225,7 +226,7 @@ impl ProcessSpec {
         let argv = argv
             .into_iter()
             .map(|arg| c_string(arg.into(), "an argument"))
-            .collect::<Result<Box<[_]>>>()?;
+            .collect::<Result<Arc<[_]>>>()?;
         match argv.first() {
             None => {
                 return Err(Error::invalid(
