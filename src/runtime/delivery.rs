@@ -20,8 +20,15 @@ pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Mes
     let mut pipes = Pipes::new();
     let mut events = vec![EpollEvent::EMPTY; 256];
     loop {
-        let timeout = if pipes.has_ready() { 0 } else { -1 };
-        let n = match shared.output_epoll().wait(&mut events, timeout) {
+        // Block only when nothing is to be read and no message waits; the
+        // event loop writes the waker only while this thread is marked asleep.
+        let block = !pipes.has_ready() && shared.may_sleep(|| !messages.is_empty());
+        let timeout = if block { -1 } else { 0 };
+        let waited = shared.output_epoll().wait(&mut events, timeout);
+        if block {
+            shared.awake();
+        }
+        let n = match waited {
             Ok(n) => n,
             Err(errno) => {
                 // Not expected of a valid epoll set. Stop everything, and keep

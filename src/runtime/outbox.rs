@@ -59,13 +59,13 @@ impl Outbox {
         self.queue.is_empty()
     }
 
-    /// Sends what the outbox holds, waking the callback thread; false if the
-    /// channel is full.
+    /// Sends what the outbox holds, waking the callback thread if it sleeps;
+    /// false if the channel is full.
     pub fn flush(&mut self) -> bool {
         let mut sent = false;
         let room = self.send_all(&mut sent);
         if sent {
-            self.shared.output_waker().wake();
+            self.shared.wake_callback_thread();
         }
         room
     }

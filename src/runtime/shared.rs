@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::sys::{Epoll, EventFd, Interest};
 use parking_lot::Mutex;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::thread::{self, JoinHandle, ThreadId};
 
@@ -20,8 +20,11 @@ pub(crate) struct Shared {
     /// The callback thread's epoll set: its waker and the children's pipes (the
     /// event loop adds each pipe when it spawns the child).
     output_epoll: Epoll,
-    /// Wakes the callback thread when messages are sent.
+    /// Wakes the callback thread when messages are sent to it while it sleeps.
     output_waker: EventFd,
+    /// The callback thread is asleep in `epoll_wait(-1)`, or about to be: the
+    /// only time a message needs the waker (see [`Shared::may_sleep`]).
+    callback_asleep: AtomicBool,
     failed: AtomicBool,
     failure: Mutex<String>,
     /// The event loop waits for room in the channel to the callback thread.
@@ -48,6 +51,7 @@ impl Shared {
             registry: Registry::default(),
             output_epoll,
             output_waker,
+            callback_asleep: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             failure: Mutex::new(String::new()),
             wants_space: AtomicBool::new(false),
@@ -62,6 +66,50 @@ impl Shared {
 
     pub fn output_waker(&self) -> &EventFd {
         &self.output_waker
+    }
+
+    /// Called by the callback thread before it blocks in `epoll_wait(-1)`:
+    /// marks it asleep, then looks at the channel once more (`messages_waiting`).
+    /// False, and not marked, if a message came meanwhile: it must not block.
+    ///
+    /// No wake-up is lost. The event loop sends, then looks at the mark
+    /// ([`wake_callback_thread`](Self::wake_callback_thread)); this thread marks,
+    /// then looks at the channel; a `SeqCst` fence sits between the write and the
+    /// read on each side. The fences are totally ordered: if the event loop's
+    /// comes first, the message it sent before it is visible to the look at the
+    /// channel here, which then finds it and does not block; if this thread's
+    /// comes first, the mark is visible to the event loop, which writes the
+    /// waker (the eventfd is level-triggered in the epoll set, so a write before
+    /// the `epoll_wait` still wakes it). Both may see each other: then the waker
+    /// is written for nothing and drained at the next wait, which is harmless.
+    pub fn may_sleep(&self, messages_waiting: impl FnOnce() -> bool) -> bool {
+        self.callback_asleep.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if messages_waiting() {
+            self.callback_asleep.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Called by the callback thread once awake (whoever woke it).
+    pub fn awake(&self) {
+        self.callback_asleep.store(false, Ordering::SeqCst);
+    }
+
+    /// Called by the event loop after it sent messages: writes the waker if the
+    /// callback thread sleeps or is about to (see [`may_sleep`](Self::may_sleep)).
+    /// Awake, it takes every waiting message before it next looks at epoll, so
+    /// a crash loop's STARTED, Drain and EXITED usually need no eventfd at all.
+    /// The mark is taken (swapped off) with the write, so that more sends before
+    /// the callback thread runs write the waker once.
+    pub fn wake_callback_thread(&self) {
+        fence(Ordering::SeqCst);
+        if self.callback_asleep.load(Ordering::SeqCst)
+            && self.callback_asleep.swap(false, Ordering::SeqCst)
+        {
+            self.output_waker.wake();
+        }
     }
 
     /// Called by the event loop when the channel is full.
