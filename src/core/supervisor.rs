@@ -202,6 +202,10 @@ pub struct Supervisor {
     /// During an ordered stop: the processes whose stop waits for the processes
     /// that come after them (their dependents), with those.
     held: BTreeMap<ProcId, Vec<ProcId>>,
+    /// The processes that come after others (a non-empty `after`): the only
+    /// ones a readiness can start, so that a ready run looks at these, not at
+    /// every process.
+    ordered: BTreeSet<ProcId>,
     next_run: u64,
     next_process: u32,
 }
@@ -218,6 +222,7 @@ impl Supervisor {
             runs: HashMap::new(),
             timers: BTreeSet::new(),
             held: BTreeMap::new(),
+            ordered: BTreeSet::new(),
             next_run: 1,
             next_process: 1,
         }
@@ -281,6 +286,7 @@ impl Supervisor {
                     // Nothing spawned yet: forgetting them undoes the batch.
                     for id in &ids {
                         self.processes.remove(id);
+                        self.ordered.remove(id);
                     }
                     self.names.truncate(names_before);
                     self.next_process = next_before;
@@ -342,6 +348,9 @@ impl Supervisor {
         let id = ProcId(self.next_process);
         self.next_process += 1;
         self.names.insert(name.clone(), id);
+        if spec.readiness().is_some_and(|r| !r.after.is_empty()) {
+            self.ordered.insert(id);
+        }
         let process = Process {
             delay: spec.settings(&self.settings).min_restart_delay,
             start_log: spec.start_limit().map(|_| Box::default()),
@@ -363,6 +372,7 @@ impl Supervisor {
         self.stop_id(id, StopReason::Stop, now, host);
         self.cancel_restart(id);
         self.held.remove(&id);
+        self.ordered.remove(&id);
         self.names.shift_remove(name);
         let process = self.processes.remove(&id).expect("a named process");
         if let Some(run) = process

@@ -129,9 +129,10 @@ impl Supervisor {
 
     /// Starts the processes waiting for `name` whose every dependency is ready now.
     fn start_dependents(&mut self, name: &Name, now: Time, host: &mut impl Host) {
+        // In the order they were added (ids grow with each add).
         let waiting: Vec<ProcId> = self
-            .names
-            .values()
+            .ordered
+            .iter()
             .copied()
             .filter(|id| {
                 let process = self.process(*id);
