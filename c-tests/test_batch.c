@@ -19,10 +19,11 @@ static procmon_spec_t *sleep_spec(void) {
   return spec;
 }
 
-/* names[i] = "<prefix><i>" for i < n, in `buf` (n * 16 bytes). */
+/* names[i] = "<prefix><i>" for i < n, in `buf` (n * 16 bytes); a short
+ * prefix and n < 10000 fit. */
 static void make_names(const char **names, char *buf, const char *prefix, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    snprintf(buf + 16 * i, 16, "%s%zu", prefix, i);
+    snprintf(buf + 16 * i, 16, "%.8s%u", prefix, (unsigned)(i % 10000));
     names[i] = buf + 16 * i;
   }
 }
