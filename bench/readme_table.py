@@ -78,10 +78,10 @@ def render(info, source):
         return " · ".join(out)
 
     row("start N = %s children" % ns, joined(info, sk, "start_s", "limit"), tw_cells("start_s"))
-    if any(med(info, k, "procmon", "each_start_s") is not None for k in sk):
+    if any(med(info, k, "procmon", "start_add_process_s") is not None for k in sk):
         each = " · ".join(
-            fmt_ratio(med(info, k, "procmon", "each_start_s") / med(info, k, "limit", "start_s"))
-            if med(info, k, "procmon", "each_start_s") and med(info, k, "limit", "start_s") else "–"
+            fmt_ratio(med(info, k, "procmon", "start_add_process_s") / med(info, k, "limit", "start_s"))
+            if med(info, k, "procmon", "start_add_process_s") and med(info, k, "limit", "start_s") else "–"
             for k in sk)
         row("start N = %s, one `procmon_add_process` each" % ns, each, "")
     row("stop N = %s children" % ns, joined(info, sk, "stop_s", "limit"), tw_cells("stop_s"))

@@ -35,8 +35,10 @@ def targets(info):
             continue
         if "Twisted" in target:
             fig = r_tw + " × Twisted"
-        elif "limit" in target or "NONE" in target:
+        elif ("limit" in target or "NONE" in target) and r_lim != "–":
             fig = r_lim + " × limit" if "limit" in target else _pm
+        elif _lim not in ("", "–"):
+            fig = "%s (limit %s)" % (_pm, _lim)
         else:
             fig = _pm
         out.append(("%s: %s (%s)" % (workload, metric, target), fig,
