@@ -560,15 +560,23 @@ func (m *Monitor) addCall(name string, argv []string, opts *ProcessOptions) (cal
 		}
 	}
 	return func() error {
-		defer mem.free()
-		pm, err := m.acquire(op)
-		if err != nil {
-			return err
-		}
-		defer m.release()
-		var cerr *C.char
-		return check(op, C.pmgo_add(pm, cname, cargv, copts, &cerr), cerr)
+		return m.callFreeing(op, &mem, func(pm *C.procmon_t, cerr **C.char) C.int {
+			return C.pmgo_add(pm, cname, cargv, copts, cerr)
+		})
 	}, nil
+}
+
+// callFreeing runs call on the live handle, frees mem (the C copies of its
+// arguments) after it, and turns its status and message into an error.
+func (m *Monitor) callFreeing(op string, mem *cmem, call func(pm *C.procmon_t, cerr **C.char) C.int) error {
+	defer mem.free()
+	pm, err := m.acquire(op)
+	if err != nil {
+		return err
+	}
+	defer m.release()
+	var cerr *C.char
+	return check(op, call(pm, &cerr), cerr)
 }
 
 func (m *Monitor) named(op string, which C.int, name string) error {
@@ -586,14 +594,9 @@ func (m *Monitor) namedContext(ctx context.Context, op string, which C.int, name
 		return err
 	}
 	return await(ctx, func() error {
-		defer mem.free()
-		pm, err := m.acquire(op)
-		if err != nil {
-			return err
-		}
-		defer m.release()
-		var cerr *C.char
-		return check(op, C.pmgo_named(pm, which, cname, &cerr), cerr)
+		return m.callFreeing(op, &mem, func(pm *C.procmon_t, cerr **C.char) C.int {
+			return C.pmgo_named(pm, which, cname, cerr)
+		})
 	})
 }
 

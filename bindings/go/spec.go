@@ -444,14 +444,9 @@ func (m *Monitor) AddManyContext(ctx context.Context, procs []NamedSpec) error {
 		names[i] = cname
 	}
 	return await(ctx, func() error {
-		defer mem.free()
-		pm, err := m.acquire(op)
-		if err != nil {
-			return err
-		}
-		defer m.release()
-		var cerr *C.char
-		return check(op, C.pmgo_add_many(pm, C.size_t(len(procs)), &names[0], &specs[0], &cerr), cerr)
+		return m.callFreeing(op, &mem, func(pm *C.procmon_t, cerr **C.char) C.int {
+			return C.pmgo_add_many(pm, C.size_t(len(procs)), &names[0], &specs[0], cerr)
+		})
 	})
 }
 
@@ -476,14 +471,9 @@ func (m *Monitor) addSpecCall(op, name string, spec *Spec) (call func() error, e
 		return nil, err
 	}
 	return func() error {
-		defer mem.free()
-		pm, err := m.acquire(op)
-		if err != nil {
-			return err
-		}
-		defer m.release()
-		var cerr *C.char
-		return check(op, C.pmgo_add_spec(pm, cname, cs, &cerr), cerr)
+		return m.callFreeing(op, &mem, func(pm *C.procmon_t, cerr **C.char) C.int {
+			return C.pmgo_add_spec(pm, cname, cs, cerr)
+		})
 	}, nil
 }
 
