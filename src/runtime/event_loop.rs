@@ -344,6 +344,9 @@ impl Engine {
 /// The loop thread's body.
 pub(crate) fn run(mut engine: Engine, jobs: Receiver<Job>, inbox: Arc<Inbox>) {
     let shared = &inbox.shared;
+    // Woken by a death, the loop reaps and respawns at once instead of
+    // waiting behind whatever runs on its core (see sys::sched).
+    engine.children.shorten_spawner_slice();
     let outcome = catch_unwind(AssertUnwindSafe(|| engine.serve(&jobs, &inbox)));
     let failure = match outcome {
         Ok(Ok(())) => None,

@@ -79,6 +79,12 @@ impl Children {
         Some((run, status, seen, unit_empty))
     }
 
+    /// Called on the event loop's thread, the one that spawns: a short
+    /// scheduling slice for it (its children get the default back).
+    pub fn shorten_spawner_slice(&mut self) -> bool {
+        self.spawner.shorten_own_slice()
+    }
+
     /// Kills and reaps every child still alive, and empties every unit (a
     /// failure path).
     pub fn kill_all(&mut self) {

@@ -10,6 +10,7 @@ mod fork;
 mod fs;
 mod pipe;
 mod process;
+mod sched;
 mod socket;
 mod spawn;
 

@@ -18,6 +18,7 @@
 //! every path.
 
 use super::pipe::{above_stdio, Pipe};
+use super::sched::{self, SchedAttr};
 use super::{check, errno};
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
@@ -80,6 +81,9 @@ pub struct Spawner {
     /// or others of its process, never in the child of a fork, where a monitor
     /// refuses every call and its threads do not exist.
     parent: libc::pid_t,
+    /// What a child gets back when the spawning thread has a short slice
+    /// ([`shorten_own_slice`](Self::shorten_own_slice)).
+    child_sched: Option<SchedAttr>,
 }
 
 const CHILD_STACK: usize = 64 * 1024;
@@ -96,7 +100,16 @@ impl Spawner {
             devnull,
             // SAFETY: getpid has no preconditions.
             parent: unsafe { libc::getpid() },
+            child_sched: None,
         })
+    }
+
+    /// Gives the calling thread, the one that spawns, a short scheduling slice
+    /// (see [`sched`]); its children get the default one back before exec.
+    /// False where the kernel has no slices to set.
+    pub fn shorten_own_slice(&mut self) -> bool {
+        self.child_sched = sched::shorten_slice();
+        self.child_sched.is_some()
     }
 
     /// Starts `request`. Returns the errno of the failure: of the pipes, of the
@@ -113,6 +126,7 @@ impl Spawner {
             out.write.as_fd(),
             err.write.as_fd(),
             self.parent,
+            self.child_sched.as_ref(),
         );
         // In the child, until it execs or exits.
         let (pid, pidfd) = clone_child(&mut self.stack, &context)?;
@@ -222,6 +236,8 @@ struct ChildContext<'a> {
     stdout: RawFd,
     stderr: RawFd,
     parent: libc::pid_t,
+    /// The scheduling attributes to set in the child, or NULL.
+    sched: *const SchedAttr,
     /// Written by the child when it fails before or at exec: the errno.
     error: AtomicI32,
     borrows: PhantomData<&'a ()>,
@@ -235,6 +251,7 @@ impl<'a> ChildContext<'a> {
         stdout: BorrowedFd<'a>,
         stderr: BorrowedFd<'a>,
         parent: libc::pid_t,
+        sched: Option<&'a SchedAttr>,
     ) -> ChildContext<'a> {
         ChildContext {
             candidates: arrays.candidates.as_ptr(),
@@ -262,6 +279,7 @@ impl<'a> ChildContext<'a> {
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
             parent,
+            sched: sched.map_or(ptr::null(), |attr| attr as *const SchedAttr),
             error: AtomicI32::new(0),
             borrows: PhantomData,
         }
@@ -412,6 +430,10 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 /// Only in the CLONE_VM child of [`clone_child`], with its `context`.
 unsafe fn setup_child(c: &ChildContext<'_>) -> Result<(), i32> {
     reset_signal_dispositions();
+    if !c.sched.is_null() {
+        // SAFETY: a live SchedAttr of the parent's Spawner.
+        sched::reset_in_child(&*c.sched);
+    }
     // SAFETY: setpgid on ourselves. Its own process group: a terminal's ^C
     // reaches the monitor, not the child.
     libc::setpgid(0, 0);
@@ -724,5 +746,45 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// The `se.slice` of `/proc/<pid>/sched`, where the kernel shows it.
+    fn slice_of(pid: &str) -> Option<u64> {
+        let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
+        let line = sched.lines().find(|l| l.starts_with("se.slice"))?;
+        line.split(':').nth(1)?.trim().parse().ok()
+    }
+
+    #[test]
+    fn a_child_of_a_short_slice_thread_gets_the_default_slice_back() {
+        std::thread::spawn(|| {
+            let default = slice_of("thread-self");
+            let mut spawner = Spawner::new().unwrap();
+            if !spawner.shorten_own_slice() || default.is_none() {
+                eprintln!("skipped: this kernel has no slice to set or show");
+                return;
+            }
+            assert_ne!(
+                slice_of("thread-self"),
+                default,
+                "the thread's slice changed"
+            );
+            let program = [c"/bin/sleep".to_owned()];
+            let argv = [c"sleep".to_owned(), c"10".to_owned()];
+            let request = SpawnRequest {
+                candidates: &program,
+                argv: &argv,
+                ..Default::default()
+            };
+            let spawned = spawner.spawn(&request).unwrap();
+            let child = slice_of(&spawned.pid.to_string());
+            crate::sys::send_signal(spawned.pidfd.as_fd(), libc::SIGKILL).unwrap();
+            while reap(spawned.pidfd.as_fd()) == Reaped::Running {
+                std::thread::yield_now();
+            }
+            assert_eq!(child, default, "the child's slice is the default one");
+        })
+        .join()
+        .unwrap();
     }
 }
