@@ -10,11 +10,12 @@
 //! The default root is `procmon` under this process's own cgroup, found from
 //! `/proc/self/cgroup` (its `0::` line) and `/proc/self/mountinfo` (the cgroup2
 //! mount): no path is assumed. Nothing here needs a controller; creating a child
-//! cgroup and moving a process into it does not.
+//! cgroup and starting (or moving) a process in it does not.
 
 use crate::error::{Error, Result};
 use std::fs;
 use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -142,8 +143,9 @@ impl MonitorDir {
         Ok(MonitorDir { path })
     }
 
-    /// Makes run `run`'s cgroup, and opens its `cgroup.procs` for the child
-    /// to write itself into (closed after the spawn: no descriptor per child).
+    /// Makes run `run`'s cgroup, and opens its directory (`O_DIRECTORY`,
+    /// close-on-exec) for the spawn to start the child in (closed after the
+    /// spawn: no descriptor per child).
     pub fn make_run(&self, run: u64) -> Result<(Cgroup, fs::File), i32> {
         let path = self.path.join(format!("r{run}"));
         match fs::create_dir(&path) {
@@ -152,12 +154,13 @@ impl MonitorDir {
             Err(e) if e.kind() == IoKind::AlreadyExists => {}
             Err(e) => return Err(errno(&e)),
         }
-        let procs = fs::OpenOptions::new()
-            .write(true)
-            .open(path.join("cgroup.procs"))
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&path)
             .map_err(|e| errno(&e));
-        match procs {
-            Ok(procs) => Ok((Cgroup { path }, procs)),
+        match dir {
+            Ok(dir) => Ok((Cgroup { path }, dir)),
             Err(errno) => {
                 let _ = fs::remove_dir(&path);
                 Err(errno)

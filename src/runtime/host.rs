@@ -131,7 +131,7 @@ impl Host for Children {
             uid: spec.uid(),
             gid: spec.gid(),
             rlimits: &rlimits,
-            cgroup_procs: plan.cgroup_procs(),
+            cgroup: plan.cgroup_dir(),
         };
         let spawned = self.spawner.spawn(&request);
         let Spawned {

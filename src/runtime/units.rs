@@ -108,8 +108,8 @@ pub(crate) enum Plan {
     Alone,
     /// Its own process group.
     Group,
-    /// This cgroup, which the child joins before it execs by writing itself
-    /// into its `cgroup.procs` (the file).
+    /// This cgroup, and its open directory, in which the child is started
+    /// (see `SpawnRequest::cgroup`).
     Cgroup(Cgroup, File),
 }
 
@@ -123,10 +123,10 @@ impl Plan {
         }
     }
 
-    /// The `cgroup.procs` the child is to join, if any.
-    pub fn cgroup_procs(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+    /// The directory of the cgroup the child is to start in, if any.
+    pub fn cgroup_dir(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         match self {
-            Plan::Cgroup(_, procs) => Some(procs.as_fd()),
+            Plan::Cgroup(_, dir) => Some(dir.as_fd()),
             _ => None,
         }
     }
@@ -226,7 +226,7 @@ impl Units {
                     Err((errno, why)) => Err((*errno, why.clone())),
                 };
                 match (made, mode) {
-                    (Ok((cgroup, procs)), _) => Ok((Plan::Cgroup(cgroup, procs), None)),
+                    (Ok((cgroup, dir)), _) => Ok((Plan::Cgroup(cgroup, dir), None)),
                     (Err((errno, _)), Containment::Cgroup) => Err(errno),
                     (Err((_, why)), _) => {
                         let said = std::mem::replace(&mut self.fallback_said, true);

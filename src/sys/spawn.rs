@@ -1,6 +1,13 @@
 //! Spawning a child the way glibc's `posix_spawn` does — `clone(CLONE_VM |
 //! CLONE_VFORK)` on a stack of our own — plus what `posix_spawn` cannot do: uid,
-//! gid, supplementary groups, and a parent-death signal.
+//! gid, supplementary groups, a parent-death signal, and a start inside a cgroup.
+//!
+//! A child with a cgroup is created in it by the kernel: `clone3` with
+//! `CLONE_INTO_CGROUP` and the cgroup's directory (Linux ≥ 5.7; x86_64 and
+//! aarch64, which have the trampoline [`raw_clone3`] needs). Where clone3 cannot
+//! do that, the child writes itself into the cgroup's `cgroup.procs` first
+//! thing instead, as before: a migration, which takes the cgroup threadgroup
+//! rwsem's write side and waits for an RCU grace period while we are suspended.
 //!
 //! The child shares our memory until it calls `execve`, so it runs only raw system
 //! calls: no allocation, no locks, no glibc wrappers that act on other threads
@@ -49,10 +56,13 @@ pub struct SpawnRequest<'a> {
     /// Resource limits set in the child before exec (and before it drops
     /// privileges, so root can raise a hard limit for an unprivileged child).
     pub rlimits: &'a [ResourceLimit],
-    /// A cgroup's `cgroup.procs`, open for writing: the child writes itself
-    /// into it before it runs any code of its own (before exec, while its
-    /// parent is suspended), so it cannot start a process outside the cgroup.
-    pub cgroup_procs: Option<BorrowedFd<'a>>,
+    /// A cgroup v2 directory, open (`O_RDONLY | O_DIRECTORY`): the child
+    /// starts in it and runs no code of its own outside it, so it cannot start
+    /// a process outside the cgroup. The kernel creates it there
+    /// (`CLONE_INTO_CGROUP`); where it cannot, the child writes itself into
+    /// the directory's `cgroup.procs` before anything else (before exec, while
+    /// its parent is suspended).
+    pub cgroup: Option<BorrowedFd<'a>>,
 }
 
 /// One `setrlimit` for the child.
@@ -84,6 +94,11 @@ pub struct Spawner {
     /// What a child gets back when the spawning thread has a short slice
     /// ([`shorten_own_slice`](Self::shorten_own_slice)).
     child_sched: Option<SchedAttr>,
+    /// Whether a child with a cgroup is cloned into it with clone3; cleared for
+    /// good at the first clone3 that the kernel does not support (ENOSYS,
+    /// E2BIG, EINVAL: before 5.7, or a seccomp filter), and then the child
+    /// joins through `cgroup.procs`.
+    clone3: bool,
 }
 
 const CHILD_STACK: usize = 64 * 1024;
@@ -101,6 +116,7 @@ impl Spawner {
             // SAFETY: getpid has no preconditions.
             parent: unsafe { libc::getpid() },
             child_sched: None,
+            clone3: CLONE3,
         })
     }
 
@@ -112,6 +128,14 @@ impl Spawner {
         self.child_sched.is_some()
     }
 
+    /// From now on, children join their cgroup through `cgroup.procs` (what a
+    /// kernel without `CLONE_INTO_CGROUP` makes of every spawn): for tests.
+    #[cfg(test)]
+    fn without_clone3(mut self) -> Spawner {
+        self.clone3 = false;
+        self
+    }
+
     /// Starts `request`. Returns the errno of the failure: of the pipes, of the
     /// signal mask, of clone, or the child's own (exec, chdir, setuid…).
     pub fn spawn(&mut self, request: &SpawnRequest<'_>) -> Result<Spawned, i32> {
@@ -119,7 +143,7 @@ impl Spawner {
         let out = Pipe::new()?;
         let err = Pipe::new()?;
         let arrays = ExecArrays::new(request);
-        let context = ChildContext::new(
+        let mut context = ChildContext::new(
             request,
             &arrays,
             self.devnull.as_fd(),
@@ -128,8 +152,28 @@ impl Spawner {
             self.parent,
             self.child_sched.as_ref(),
         );
+        // The cgroup: the kernel's to enter with clone3, or `cgroup.procs`
+        // for the child to write (open until after the clone).
+        let mut procs = None;
+        let into = match request.cgroup {
+            Some(dir) if self.clone3 => Some(dir),
+            Some(dir) => {
+                context.cgroup_procs = procs.insert(open_procs(dir)?).as_raw_fd();
+                None
+            }
+            None => None,
+        };
         // In the child, until it execs or exits.
-        let (pid, pidfd) = clone_child(&mut self.stack, &context)?;
+        let (pid, pidfd) = match (clone_child(&mut self.stack, &context, into), into) {
+            // The child never ran: the kernel has no CLONE_INTO_CGROUP.
+            (Err(libc::ENOSYS | libc::E2BIG | libc::EINVAL), Some(dir)) => {
+                self.clone3 = false;
+                context.cgroup_procs = procs.insert(open_procs(dir)?).as_raw_fd();
+                clone_child(&mut self.stack, &context, None)?
+            }
+            (cloned, _) => cloned?,
+        };
+        drop(procs);
         // After.
         let failure = context.error.load(Ordering::SeqCst);
         finish(pid, pidfd, failure, out.read, err.read)
@@ -230,7 +274,7 @@ struct ChildContext<'a> {
     gid: i64,
     rlimits: *const ResourceLimit,
     n_rlimits: usize,
-    /// `cgroup.procs` to join, or -1.
+    /// `cgroup.procs` to join (when clone3 did not put us in the cgroup), or -1.
     cgroup_procs: RawFd,
     stdin: RawFd,
     stdout: RawFd,
@@ -274,7 +318,8 @@ impl<'a> ChildContext<'a> {
             gid: request.gid.map_or(-1, i64::from),
             rlimits: request.rlimits.as_ptr(),
             n_rlimits: request.rlimits.len(),
-            cgroup_procs: request.cgroup_procs.map_or(-1, |fd| fd.as_raw_fd()),
+            // Set by the spawn when the child is to write it.
+            cgroup_procs: -1,
             stdin: stdin.as_raw_fd(),
             stdout: stdout.as_raw_fd(),
             stderr: stderr.as_raw_fd(),
@@ -338,32 +383,81 @@ impl Drop for SignalsBlocked {
     }
 }
 
+/// The run's `cgroup.procs` in the cgroup directory `dir`, open for the child
+/// to write itself into (close-on-exec: the child writes it before exec).
+fn open_procs(dir: BorrowedFd<'_>) -> Result<OwnedFd, i32> {
+    // SAFETY: openat relative to a live directory descriptor, with a constant
+    // NUL-terminated name; returns a fresh descriptor.
+    let fd = check(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c"cgroup.procs".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: `fd` is fresh and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Starts the child on `stack`: its pid and pidfd once it has exec'd or exited
 /// (CLONE_VFORK suspends us until then), or the errno of the mask or of clone.
-fn clone_child(stack: &mut [u8], context: &ChildContext<'_>) -> Result<(i32, OwnedFd), i32> {
+/// With `into`, a cgroup directory, the kernel creates the child in that cgroup
+/// (clone3: only where [`CLONE3`] is true).
+fn clone_child(
+    stack: &mut [u8],
+    context: &ChildContext<'_>,
+    into: Option<BorrowedFd<'_>>,
+) -> Result<(i32, OwnedFd), i32> {
     // The stack grows down from its 16-byte aligned top.
+    let low = stack.as_mut_ptr() as usize;
     let top = stack.as_mut_ptr_range().end as usize & !15;
+    let arg = (context as *const ChildContext<'_>).cast_mut().cast();
     let mut pidfd: libc::c_int = -1;
     // The child resets dispositions, then unblocks.
     let blocked = SignalsBlocked::block_all()?;
-    // SAFETY: `child_main` runs on `stack`, which outlives the child's use of it
-    // (CLONE_VFORK suspends us until the child execs or exits), and only reads
-    // `context` and the arrays it points to, all alive until we return. With
-    // CLONE_PIDFD the kernel stores the pidfd (close-on-exec) in `pidfd`.
-    let pid = unsafe {
-        libc::clone(
-            child_main,
-            top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD,
-            (context as *const ChildContext<'_>).cast_mut().cast(),
-            &mut pidfd as *mut libc::c_int,
-        )
+    let pid = match into {
+        Some(dir) => {
+            let args = CloneArgs {
+                flags: (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD) as u64
+                    | CLONE_INTO_CGROUP,
+                pidfd: &mut pidfd as *mut libc::c_int as u64,
+                child_tid: 0,
+                parent_tid: 0,
+                exit_signal: libc::SIGCHLD as u64,
+                stack: low as u64,
+                stack_size: (top - low) as u64,
+                tls: 0,
+                set_tid: 0,
+                set_tid_size: 0,
+                cgroup: dir.as_raw_fd() as u64,
+            };
+            // SAFETY: as for clone below: `child_main` runs on `stack` (the
+            // kernel starts the child at `stack + stack_size`, our aligned
+            // top), which outlives its use, and reads only what is alive until
+            // we return; `args` is a live clone_args, and the kernel stores the
+            // pidfd in `pidfd`. `dir` is open for the call.
+            unsafe { raw_clone3(&args, child_main, arg) }
+        }
+        // SAFETY: `child_main` runs on `stack`, which outlives the child's use
+        // of it (CLONE_VFORK suspends us until the child execs or exits), and
+        // only reads `context` and the arrays it points to, all alive until we
+        // return. With CLONE_PIDFD the kernel stores the pidfd (close-on-exec)
+        // in `pidfd`.
+        None => match unsafe {
+            libc::clone(
+                child_main,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD,
+                arg,
+                &mut pidfd as *mut libc::c_int,
+            )
+        } {
+            -1 => Err(errno()),
+            pid => Ok(pid),
+        },
     };
-    let clone_error = errno();
     let restored = blocked.restore();
-    if pid == -1 {
-        return Err(clone_error);
-    }
+    let pid = pid?;
     // SAFETY: CLONE_PIDFD gave us a fresh descriptor owned by nobody else.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     if let Err(errno) = restored {
@@ -401,6 +495,130 @@ fn reap_failed(pid: i32) {
     let mut status = 0;
     // SAFETY: waits for our own child, writing its status into `status`.
     while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && errno() == libc::EINTR {}
+}
+
+/// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<CloneArgs>() == 88);
+
+/// The child is created in the cgroup of `clone_args.cgroup` (Linux 5.7).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Whether this architecture has [`raw_clone3`].
+const CLONE3: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+
+/// clone3 with a stack: the parent gets the child's pid (or the errno); the
+/// child, which returns from the system call on its new stack, calls
+/// `main(arg)` from there and exits with its value (it never returns here).
+///
+/// # Safety
+/// `args` must ask for a new stack (`stack`, `stack_size`, its top 16-byte
+/// aligned) that `main` can run on, and `main` must be fit to run in the child
+/// that `args.flags` make (with CLONE_VM: it shares our memory), with `arg`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw_clone3(
+    args: &CloneArgs,
+    main: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+) -> Result<i32, i32> {
+    let ret: i64;
+    // SAFETY: the caller's contract. In the parent this is one system call
+    // (rcx and r11 clobbered). In the child (rax == 0) rsp is already the new
+    // stack's top: no frame, then `main(arg)` from the callee-saved registers
+    // that the child inherited, then exit with its value; `ud2` if that
+    // returned. Nothing of the parent's stack is used.
+    core::arch::asm!(
+        "syscall",
+        "test rax, rax",
+        "jnz 2f",
+        "xor ebp, ebp",
+        "mov rdi, r12",
+        "call r13",
+        "mov edi, eax",
+        "mov eax, 60",
+        "syscall",
+        "ud2",
+        "2:",
+        inlateout("rax") libc::SYS_clone3 => ret,
+        in("rdi") args as *const CloneArgs,
+        in("rsi") std::mem::size_of::<CloneArgs>(),
+        in("r12") arg,
+        in("r13") main,
+        lateout("rcx") _,
+        lateout("r11") _,
+        options(nostack),
+    );
+    if ret < 0 {
+        Err(-ret as i32)
+    } else {
+        Ok(ret as i32)
+    }
+}
+
+/// See the x86_64 version.
+///
+/// # Safety
+/// As for the x86_64 version.
+#[cfg(target_arch = "aarch64")]
+unsafe fn raw_clone3(
+    args: &CloneArgs,
+    main: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+) -> Result<i32, i32> {
+    let ret: i64;
+    // SAFETY: as for x86_64: in the child (x0 == 0) sp is the new stack's top;
+    // no frame (x29, x30 cleared), `main(arg)` from x20 and x21, which the
+    // child inherited, then exit (93) with its value; `udf` if that returned.
+    core::arch::asm!(
+        "svc #0",
+        "cbnz x0, 2f",
+        "mov x29, xzr",
+        "mov x30, xzr",
+        "mov x0, x20",
+        "blr x21",
+        "mov x8, #93",
+        "svc #0",
+        "udf #0",
+        "2:",
+        inlateout("x0") args as *const CloneArgs => ret,
+        in("x1") std::mem::size_of::<CloneArgs>(),
+        in("x8") libc::SYS_clone3,
+        in("x20") arg,
+        in("x21") main,
+        options(nostack),
+    );
+    if ret < 0 {
+        Err(-ret as i32)
+    } else {
+        Ok(ret as i32)
+    }
+}
+
+/// No clone3 trampoline here: [`CLONE3`] is false, so this is never called.
+///
+/// # Safety
+/// None needed: it does nothing.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+unsafe fn raw_clone3(
+    _: &CloneArgs,
+    _: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    _: *mut libc::c_void,
+) -> Result<i32, i32> {
+    Err(libc::ENOSYS)
 }
 
 /// The child's entry point: never returns.
@@ -474,8 +692,8 @@ unsafe fn reset_signal_dispositions() {
     }
 }
 
-/// Into the run's cgroup, if it has one: writing "0" to `cgroup.procs` moves
-/// the writer.
+/// Into the run's cgroup, if it is to join one (clone3 did not create it
+/// there): writing "0" to `cgroup.procs` moves the writer.
 ///
 /// # Safety
 /// Only in the CLONE_VM child, with a descriptor the parent keeps open.
@@ -786,5 +1004,124 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// A fresh cgroup v2 directory under this process's cgroup, or None
+    /// (said on stderr) where there is none this test can make: not root, no
+    /// cgroup v2.
+    fn test_cgroup(tag: &str) -> Option<std::path::PathBuf> {
+        let skip = |why: &str| {
+            eprintln!("skipping the cgroup spawn test ({tag}): {why}");
+            None
+        };
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return skip("not root");
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let Some(own) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+            return skip("no cgroup v2 (no 0:: line in /proc/self/cgroup)");
+        };
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let Some(mount) = mountinfo.lines().find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            (right.split(' ').next()? == "cgroup2").then(|| left.split(' ').nth(4))?
+        }) else {
+            return skip("no cgroup2 mount");
+        };
+        let name = format!("procmon-spawn-test-{}-{tag}", std::process::id());
+        let dir = std::path::Path::new(mount)
+            .join(own.trim_start_matches('/'))
+            .join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => Some(dir),
+            Err(e) => skip(&format!("cannot make {dir:?}: {e}")),
+        }
+    }
+
+    fn wait_exit(spawned: &Spawned) -> i32 {
+        loop {
+            match reap(spawned.pidfd.as_fd()) {
+                Reaped::Running => std::thread::yield_now(),
+                Reaped::Exited(code, _) => break code,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// The child starts in the cgroup it is given, with clone3 and without,
+    /// and an exec that fails still reports its errno.
+    fn spawns_into_a_cgroup(mut spawner: Spawner, tag: &str) {
+        let Some(path) = test_cgroup(tag) else {
+            return;
+        };
+        let dir = std::fs::File::open(&path).unwrap();
+        let before = current_mask();
+        let program = [c"/bin/sh".to_owned()];
+        let argv = [
+            c"sh".to_owned(),
+            c"-c".to_owned(),
+            c"cat /proc/self/cgroup".to_owned(),
+        ];
+        let request = SpawnRequest {
+            candidates: &program,
+            argv: &argv,
+            cgroup: Some(dir.as_fd()),
+            ..Default::default()
+        };
+        let spawned = spawner.spawn(&request).unwrap();
+        assert_eq!(current_mask(), before);
+        assert_eq!(wait_exit(&spawned), 0);
+        // Exited: what it wrote is in the pipe (non-blocking), then EOF.
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(spawned.stdout), &mut out).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let line = out.lines().find(|l| l.starts_with("0::")).unwrap();
+        assert!(line.ends_with(&format!("/{name}")), "{out:?}");
+
+        let missing = [c"/nonexistent/procmon-test".to_owned()];
+        let request = SpawnRequest {
+            candidates: &missing,
+            argv: &missing,
+            cgroup: Some(dir.as_fd()),
+            ..Default::default()
+        };
+        assert_eq!(spawner.spawn(&request).err(), Some(libc::ENOENT));
+        assert_eq!(current_mask(), before);
+        // Reaped: nothing is left in the cgroup, so it can go.
+        std::fs::remove_dir(&path).unwrap();
+    }
+
+    #[test]
+    fn a_child_starts_in_its_cgroup_with_clone3() {
+        let spawner = Spawner::new().unwrap();
+        assert_eq!(spawner.clone3, CLONE3);
+        spawns_into_a_cgroup(spawner, "clone3");
+    }
+
+    #[test]
+    fn a_child_joins_its_cgroup_without_clone3() {
+        spawns_into_a_cgroup(Spawner::new().unwrap().without_clone3(), "procs");
+    }
+
+    #[test]
+    fn a_bad_cgroup_descriptor_is_the_spawns_error() {
+        let mut spawner = Spawner::new().unwrap();
+        // /dev/null: not a cgroup directory; clone3 says EBADF, the write EBADF
+        // or ENOTDIR at the open.
+        let devnull = spawner.devnull.try_clone().unwrap();
+        let program = [c"/bin/true".to_owned()];
+        let request = SpawnRequest {
+            candidates: &program,
+            argv: &program,
+            cgroup: Some(devnull.as_fd()),
+            ..Default::default()
+        };
+        let error = spawner.spawn(&request).err();
+        assert!(
+            matches!(error, Some(libc::EBADF | libc::ENOTDIR)),
+            "{error:?}"
+        );
+        assert_eq!(spawner.clone3, CLONE3, "not taken for a missing clone3");
     }
 }
