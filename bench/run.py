@@ -81,17 +81,20 @@ def workloads(smoke):
         # /bin/true, empty environment, threshold and delays 0
         ("crash_1", ["crash", "1", "2", "empty"], 3, 3, 60),
         ("crash_8", ["crash", "8", "2", "empty"], 3, 3, 60),
-        ("restart", ["restart", "200"], 3, 3, 60),
+        # restart, scale_100 and contained_1000: more repetitions than the rest,
+        # as their spread over three (up to ±20 % on this shared machine) was
+        # wider than their targets' margin (2026-12-02, ANALYSIS.md)
+        ("restart", ["restart", "200"], 5, 3, 60),
         # scale: the idle window (5 s) only in the first repetition, except at
         # N = 1000 where memory per idle child is measured after it every time
-        ("scale_100", ["scale", "100", "5"], 3, 3, 120, {"each_too"}),
+        ("scale_100", ["scale", "100", "5"], 9, 3, 120, {"each_too"}),
         ("scale_1000", ["scale", "1000", "5"], 3, 1, 120, {"idle_every_rep", "each_too"}),
         ("scale_3000", ["scale", "3000", "5"], 3, 1, 120),
         ("stop", ["stop", "3", "0.5"], 2, 2, 60),
         ("flood", ["flood", "1000000"], 2, 1, 120),
         # issue 11: start (and stop) of 1000 children under CGROUP against NONE,
-        # interleaved in each driver process (2 rounds each), 3 repetitions
-        ("contained_1000", ["contained", "1000", "2"], 3, 0, 300, {"skippable"}),
+        # interleaved in each driver process (2 rounds each), 5 repetitions
+        ("contained_1000", ["contained", "1000", "2"], 5, 0, 300, {"skippable"}),
     ]
 
 
