@@ -89,15 +89,18 @@ pub(super) unsafe fn reset_in_child(attr: &SchedAttr) {
     set(attr);
 }
 
+/// The `se.slice` of `/proc/<pid>/sched` (`pid` may be `self/task/<tid>`,
+/// `thread-self`), where the kernel shows it: for the tests here and of the spawn.
+#[cfg(test)]
+pub(super) fn slice_of(pid: &str) -> Option<u64> {
+    let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
+    let line = sched.lines().find(|l| l.starts_with("se.slice"))?;
+    line.split(':').nth(1)?.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn slice_of(pid: &str) -> Option<u64> {
-        let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
-        let line = sched.lines().find(|l| l.starts_with("se.slice"))?;
-        line.split(':').nth(1)?.trim().parse().ok()
-    }
 
     #[test]
     fn a_shortened_thread_keeps_its_nice_value_and_gets_the_short_slice() {

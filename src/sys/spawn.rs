@@ -966,15 +966,9 @@ mod tests {
         }
     }
 
-    /// The `se.slice` of `/proc/<pid>/sched`, where the kernel shows it.
-    fn slice_of(pid: &str) -> Option<u64> {
-        let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
-        let line = sched.lines().find(|l| l.starts_with("se.slice"))?;
-        line.split(':').nth(1)?.trim().parse().ok()
-    }
-
     #[test]
     fn a_child_of_a_short_slice_thread_gets_the_default_slice_back() {
+        use super::sched::slice_of;
         std::thread::spawn(|| {
             let default = slice_of("thread-self");
             let mut spawner = Spawner::new().unwrap();
