@@ -399,6 +399,42 @@ void test_auto_says_once_why_it_fell_back(void) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A root the user may write, in a tree whose common ancestor's cgroup.procs it
+ * may not (a delegation done halfway): the cgroups are made, and the kernel
+ * refuses to start a child in one (EACCES). AUTO then contains by process
+ * group and says why; CGROUP is a SPAWN_FAILED with the errno. */
+void test_auto_falls_back_when_the_kernel_refuses_the_cgroup(void) {
+  if (!cgroups_usable()) return;
+  const char *root = test_root();
+  ASSERT_EQ_INT(chown(root, 65534, 65534), 0);
+  pid_t child = fork();
+  ASSERT_TRUE(child >= 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    procmon_t *pm = setup();
+    ASSERT_OK(procmon_set_event_callback(pm, note_detail, &rec));
+    ASSERT_OK(procmon_set_cgroup_root(pm, root));
+    add_sh(pm, "auto", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+    add_sh(pm, "auto2", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+    add_sh(pm, "strict", "exec sleep 60", PROCMON_CONTAIN_CGROUP, 1);
+    WAIT_FOR(rec_count_events(&rec, "strict", PROCMON_EVENT_SPAWN_FAILED) >= 1);
+    ASSERT_EQ_INT(event("auto", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
+    ASSERT_EQ_INT(event("auto2", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
+    ASSERT_EQ_INT(event("strict", PROCMON_EVENT_SPAWN_FAILED, 0).error, EACCES);
+    ASSERT_EQ_INT(details, 1);
+    ASSERT_TRUE(strstr(first_detail, "starting a child in its cgroup") != NULL);
+    printf("AUTO's note: %s\n", first_detail);
+    procmon_free(pm);
+    rec_destroy(&rec);
+    _exit(0);
+  }
+  int status;
+  ASSERT_EQ_INT(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+  ASSERT_EQ_INT(rmdir(root), 0); /* nothing left under it */
+}
+
 /* procmon_signal_process with whole_unit reaches a grandchild that left the
  * child's process group, under CGROUP. */
 void test_whole_unit_signal_reaches_the_cgroup(void) {

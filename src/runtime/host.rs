@@ -13,7 +13,7 @@ use super::pipes::{self, RunPipes};
 use super::program;
 use super::reaper::{ReapedChild, Reaper};
 use super::shared::Shared;
-use super::units::Units;
+use super::units::{Plan, Units};
 use crate::core::{
     Containment, Event, ExitStatus, Host, Name, ProcessSpec, ReadyMode, Report, RunId, Signal, Time,
 };
@@ -117,7 +117,7 @@ impl Host for Children {
                 hard: r.hard,
             })
             .collect();
-        let (plan, note) = self.units.plan(run, spec.containment())?;
+        let (mut plan, mut note) = self.units.plan(run, spec.containment())?;
         let request = SpawnRequest {
             candidates: &candidates,
             argv: spec.argv(),
@@ -133,7 +133,24 @@ impl Host for Children {
             rlimits: &rlimits,
             cgroup: plan.cgroup_dir(),
         };
-        let spawned = self.spawner.spawn(&request);
+        let mut spawned = self.spawner.spawn(&request);
+        // The kernel may refuse to start a child in a cgroup it let us make (a
+        // delegation without write access to the common ancestor's
+        // `cgroup.procs`: EACCES): under AUTO that is a process group, if the
+        // same spawn without the cgroup works (an EACCES of exec does not).
+        if let Err(errno @ (libc::EACCES | libc::EPERM)) = spawned {
+            if spec.containment() == Containment::Auto && request.cgroup.is_some() {
+                let alone = SpawnRequest {
+                    cgroup: None,
+                    ..request
+                };
+                spawned = self.spawner.spawn(&alone);
+                std::mem::replace(&mut plan, Plan::Group).abandon();
+                if spawned.is_ok() {
+                    note = self.units.refused(errno);
+                }
+            }
+        }
         let Spawned {
             pid,
             pidfd,

@@ -154,6 +154,9 @@ pub(crate) struct Units {
     dir: Option<std::result::Result<MonitorDir, (i32, Arc<str>)>>,
     /// Said once: why AUTO fell back to a process group.
     fallback_said: bool,
+    /// Why the kernel would not start a child in a cgroup made here (AUTO
+    /// then makes none); None until that happens.
+    refused: Option<Arc<str>>,
     draining: HashMap<RunId, Draining>,
     /// Draining runs whose unit is a process group, to poll.
     groups: usize,
@@ -166,6 +169,7 @@ impl Units {
             root: None,
             dir: None,
             fallback_said: false,
+            refused: None,
             draining: HashMap::new(),
             groups: 0,
             next_group_poll: None,
@@ -214,6 +218,7 @@ impl Units {
         match mode {
             Containment::None => Ok((Plan::Alone, None)),
             Containment::Group => Ok((Plan::Group, None)),
+            Containment::Auto if self.refused.is_some() => Ok((Plan::Group, None)),
             Containment::Cgroup | Containment::Auto => {
                 let made = match self.dir() {
                     Ok(dir) => dir.make_run(run.0).map_err(|errno| {
@@ -228,16 +233,26 @@ impl Units {
                 match (made, mode) {
                     (Ok((cgroup, dir)), _) => Ok((Plan::Cgroup(cgroup, dir), None)),
                     (Err((errno, _)), Containment::Cgroup) => Err(errno),
-                    (Err((_, why)), _) => {
-                        let said = std::mem::replace(&mut self.fallback_said, true);
-                        let note = (!said).then(|| {
-                            format!("no cgroup ({why}): contained by its process group").into()
-                        });
-                        Ok((Plan::Group, note))
-                    }
+                    (Err((_, why)), _) => Ok((Plan::Group, self.fall_back(&why))),
                 }
             }
         }
+    }
+
+    /// The kernel refused (`errno`) to start an AUTO child in the cgroup made
+    /// for it, and started it without: AUTO makes no cgroup from now on. What
+    /// to say, the first time AUTO falls back.
+    pub fn refused(&mut self, errno: i32) -> Option<Arc<str>> {
+        let why = std::io::Error::from_raw_os_error(errno);
+        let why: Arc<str> = format!("starting a child in its cgroup: {why}").into();
+        self.refused = Some(why.clone());
+        self.fall_back(&why)
+    }
+
+    /// AUTO falls back to a process group because of `why`: the note, once.
+    fn fall_back(&mut self, why: &str) -> Option<Arc<str>> {
+        let said = std::mem::replace(&mut self.fallback_said, true);
+        (!said).then(|| format!("no cgroup ({why}): contained by its process group").into())
     }
 
     /// Takes the unit of a reaped run: true when it is empty (and then gone);
