@@ -562,11 +562,7 @@ unsafe fn raw_clone3(
         lateout("r11") _,
         options(nostack),
     );
-    if ret < 0 {
-        Err(-ret as i32)
-    } else {
-        Ok(ret as i32)
-    }
+    syscall_result(ret)
 }
 
 /// See the x86_64 version.
@@ -601,6 +597,12 @@ unsafe fn raw_clone3(
         in("x21") main,
         options(nostack),
     );
+    syscall_result(ret)
+}
+
+/// A raw system call's return: the value, or the errno it is the negation of.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn syscall_result(ret: i64) -> Result<i32, i32> {
     if ret < 0 {
         Err(-ret as i32)
     } else {
