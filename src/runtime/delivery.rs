@@ -17,6 +17,9 @@ use std::sync::Arc;
 const READS_PER_TURN: usize = 16;
 
 pub(crate) fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, messages: Receiver<Message>) {
+    // Woken by each pipe a dying child closes, this thread must not switch
+    // the child out before its exit reaches the event loop (see sys::sched).
+    crate::sys::batch_policy();
     let mut pipes = Pipes::new();
     let mut events = vec![EpollEvent::EMPTY; 256];
     loop {

@@ -22,6 +22,7 @@ pub use pipe::{read_append, Pipe, ReadOutcome};
 pub use process::{
     has_exited, reap, reap_blocking, send_group_signal, send_pid_signal, send_signal, Reaped, Usage,
 };
+pub use sched::batch_policy;
 pub use socket::{notify_socket, process_group, recv_with_pid, Datagram, NotifySocket};
 pub use spawn::{ResourceLimit, SpawnRequest, Spawned, Spawner};
 

@@ -79,6 +79,25 @@ pub(super) fn shorten_slice() -> Option<SchedAttr> {
     (set(&attr) == 0).then_some(child)
 }
 
+/// Moves the calling thread from SCHED_OTHER to SCHED_BATCH (nice value and
+/// slice kept): its wake-ups no longer preempt the task running on the core it
+/// lands on. For the callback thread, woken by every pipe a dying child closes:
+/// it then waits for a free core (the other one, or this one once the child is
+/// gone) instead of switching the child out before its exit is signalled.
+/// False if nothing changed (a policy the host chose is left alone).
+pub fn batch_policy() -> bool {
+    let Ok(mut attr) = current() else {
+        return false;
+    };
+    if attr.sched_policy != libc::SCHED_OTHER as u32 {
+        return false;
+    }
+    attr.size = ATTR_SIZE;
+    attr.sched_flags = 0;
+    attr.sched_policy = libc::SCHED_BATCH as u32;
+    set(&attr) == 0
+}
+
 /// In a child of a thread with a short slice: back to the default slice
 /// (with the parent's policy and nice value). Errors are ignored: the worst
 /// outcome is a child with procmon's slice.
@@ -101,6 +120,24 @@ pub(super) fn slice_of(pid: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_thread_keeps_its_nice_value_and_slice() {
+        std::thread::spawn(|| {
+            let before = current().expect("sched_getattr");
+            assert!(batch_policy(), "SCHED_OTHER -> SCHED_BATCH refused");
+            let after = current().expect("sched_getattr");
+            assert_eq!(after.sched_policy, libc::SCHED_BATCH as u32);
+            assert_eq!(after.sched_nice, before.sched_nice);
+            assert_eq!(after.sched_runtime, before.sched_runtime);
+            assert!(
+                !batch_policy(),
+                "a policy other than SCHED_OTHER is left alone"
+            );
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn a_shortened_thread_keeps_its_nice_value_and_gets_the_short_slice() {
