@@ -66,7 +66,9 @@ common_skip="soak_crash_loop_500 gigabyte_without_newline"
 # valgrind only: valgrind runs clone(CLONE_VM|CLONE_VFORK) as a plain fork, so the
 # memory the spawned child writes its exec errno into is no longer shared: a spawn
 # that fails in the child (ENOENT...) looks like a success followed by exit 127.
-# These tests assert on the SPAWN_FAILED event of exactly that case.
+# These tests assert on the SPAWN_FAILED event of exactly that case (and
+# auto_falls_back_when_the_kernel_refuses_the_cgroup on the child's EACCES from
+# cgroup.procs: valgrind has no clone3, so the child joins its cgroup itself).
 # Also valgrind only: env (valgrind edits the environment of the programs its
 # client execs, so a child given an empty environment gets one entry) and
 # descriptor_exhaustion (valgrind keeps descriptors for itself and lowers the
@@ -78,7 +80,7 @@ common_skip="soak_crash_loop_500 gigabyte_without_newline"
 # of that child and reports with its error exit code).
 valgrind_skip="rlimits_seen_by_the_child fork_child_is_refused_parent_unaffected path_lookup spawn_failure_is_reported_and_retried
   zero_delay_spawn_failure_stays_responsive program_vanishes_and_reappears
-  env descriptor_exhaustion"
+  env descriptor_exhaustion auto_falls_back_when_the_kernel_refuses_the_cgroup"
 
 # run_suite LABEL BINARY TIMEOUT SKIP WRAPPER...: runs each test of BINARY (not in
 # SKIP) as `WRAPPER... BINARY test NAME`, SANITIZE_JOBS at once, each with TIMEOUT
