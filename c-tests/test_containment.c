@@ -335,35 +335,45 @@ void test_stale_cgroups_of_a_killed_monitor_are_cleaned(void) {
   rec_destroy(&rec);
 }
 
-/* Where no cgroup can be made (here: a user that cannot write the root), AUTO
- * contains by process group and says why once; CGROUP is a SPAWN_FAILED with
- * the errno, retried. Run in a forked child that drops to nobody. */
-void test_auto_falls_back_to_group_without_cgroups(void) {
-  if (!cgroups_usable()) return;
+/* Runs `body` in a forked child that drops to nobody (uid and gid 65534) and
+ * must end with _exit(0); fails the test if it does not. */
+static void as_nobody(void (*body)(void)) {
   pid_t child = fork();
   ASSERT_TRUE(child >= 0);
   if (child == 0) {
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
-    procmon_t *pm = setup();
-    add_sh(pm, "auto", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    add_sh(pm, "auto2", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    add_sh(pm, "strict", "exec sleep 60", PROCMON_CONTAIN_CGROUP, 1);
-    WAIT_FOR(rec_count_events(&rec, "strict", PROCMON_EVENT_SPAWN_FAILED) >= 2);
-    rec_event_t a = event("auto", PROCMON_EVENT_STARTED, 0);
-    rec_event_t b = event("auto2", PROCMON_EVENT_STARTED, 0);
-    rec_event_t failed = event("strict", PROCMON_EVENT_SPAWN_FAILED, 0);
-    ASSERT_EQ_INT(a.containment, PROCMON_CONTAIN_GROUP);
-    ASSERT_EQ_INT(b.containment, PROCMON_CONTAIN_GROUP);
-    ASSERT_TRUE(failed.error == EACCES || failed.error == EPERM || failed.error == EROFS);
-    ASSERT_EQ_INT(rec_count_events(&rec, "strict", PROCMON_EVENT_STARTED), 0);
-    procmon_free(pm);
-    rec_destroy(&rec);
+    body();
     _exit(0);
   }
   int status;
   ASSERT_EQ_INT(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+}
+
+/* Where no cgroup can be made (here: a user that cannot write the root), AUTO
+ * contains by process group and says why once; CGROUP is a SPAWN_FAILED with
+ * the errno, retried. */
+static void auto_without_cgroups(void) {
+  procmon_t *pm = setup();
+  add_sh(pm, "auto", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  add_sh(pm, "auto2", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  add_sh(pm, "strict", "exec sleep 60", PROCMON_CONTAIN_CGROUP, 1);
+  WAIT_FOR(rec_count_events(&rec, "strict", PROCMON_EVENT_SPAWN_FAILED) >= 2);
+  rec_event_t a = event("auto", PROCMON_EVENT_STARTED, 0);
+  rec_event_t b = event("auto2", PROCMON_EVENT_STARTED, 0);
+  rec_event_t failed = event("strict", PROCMON_EVENT_SPAWN_FAILED, 0);
+  ASSERT_EQ_INT(a.containment, PROCMON_CONTAIN_GROUP);
+  ASSERT_EQ_INT(b.containment, PROCMON_CONTAIN_GROUP);
+  ASSERT_TRUE(failed.error == EACCES || failed.error == EPERM || failed.error == EROFS);
+  ASSERT_EQ_INT(rec_count_events(&rec, "strict", PROCMON_EVENT_STARTED), 0);
+  procmon_free(pm);
+  rec_destroy(&rec);
+}
+
+void test_auto_falls_back_to_group_without_cgroups(void) {
+  if (!cgroups_usable()) return;
+  as_nobody(auto_without_cgroups);
 }
 
 /* The detail is said once, in the first STARTED that fell back. */
@@ -376,63 +386,54 @@ static void note_detail(void *userdata, const procmon_event_t *e) {
   }
 }
 
+static void auto_says_why(void) {
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_event_callback(pm, note_detail, &rec));
+  add_sh(pm, "a", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  add_sh(pm, "b", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  WAIT_FOR(rec_count_events(&rec, NULL, PROCMON_EVENT_STARTED) == 2);
+  ASSERT_EQ_INT(details, 1);
+  ASSERT_TRUE(strstr(first_detail, "cgroup") != NULL);
+  printf("AUTO's note: %s\n", first_detail);
+  procmon_free(pm);
+  rec_destroy(&rec);
+}
+
 void test_auto_says_once_why_it_fell_back(void) {
   if (!cgroups_usable()) return;
-  pid_t child = fork();
-  ASSERT_TRUE(child >= 0);
-  if (child == 0) {
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
-    procmon_t *pm = setup();
-    ASSERT_OK(procmon_set_event_callback(pm, note_detail, &rec));
-    add_sh(pm, "a", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    add_sh(pm, "b", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    WAIT_FOR(rec_count_events(&rec, NULL, PROCMON_EVENT_STARTED) == 2);
-    ASSERT_EQ_INT(details, 1);
-    ASSERT_TRUE(strstr(first_detail, "cgroup") != NULL);
-    printf("AUTO's note: %s\n", first_detail);
-    procmon_free(pm);
-    rec_destroy(&rec);
-    _exit(0);
-  }
-  int status;
-  ASSERT_EQ_INT(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  as_nobody(auto_says_why);
 }
 
 /* A root the user may write, in a tree whose common ancestor's cgroup.procs it
  * may not (a delegation done halfway): the cgroups are made, and the kernel
  * refuses to start a child in one (EACCES). AUTO then contains by process
  * group and says why; CGROUP is a SPAWN_FAILED with the errno. */
+static const char *refusing_root;
+
+static void auto_in_a_refused_cgroup(void) {
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_event_callback(pm, note_detail, &rec));
+  ASSERT_OK(procmon_set_cgroup_root(pm, refusing_root));
+  add_sh(pm, "auto", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  add_sh(pm, "auto2", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
+  add_sh(pm, "strict", "exec sleep 60", PROCMON_CONTAIN_CGROUP, 1);
+  WAIT_FOR(rec_count_events(&rec, "strict", PROCMON_EVENT_SPAWN_FAILED) >= 1);
+  ASSERT_EQ_INT(event("auto", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
+  ASSERT_EQ_INT(event("auto2", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
+  ASSERT_EQ_INT(event("strict", PROCMON_EVENT_SPAWN_FAILED, 0).error, EACCES);
+  ASSERT_EQ_INT(details, 1);
+  ASSERT_TRUE(strstr(first_detail, "starting a child in its cgroup") != NULL);
+  printf("AUTO's note: %s\n", first_detail);
+  procmon_free(pm);
+  rec_destroy(&rec);
+}
+
 void test_auto_falls_back_when_the_kernel_refuses_the_cgroup(void) {
   if (!cgroups_usable()) return;
-  const char *root = test_root();
-  ASSERT_EQ_INT(chown(root, 65534, 65534), 0);
-  pid_t child = fork();
-  ASSERT_TRUE(child >= 0);
-  if (child == 0) {
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
-    procmon_t *pm = setup();
-    ASSERT_OK(procmon_set_event_callback(pm, note_detail, &rec));
-    ASSERT_OK(procmon_set_cgroup_root(pm, root));
-    add_sh(pm, "auto", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    add_sh(pm, "auto2", "exec sleep 60", PROCMON_CONTAIN_AUTO, 1);
-    add_sh(pm, "strict", "exec sleep 60", PROCMON_CONTAIN_CGROUP, 1);
-    WAIT_FOR(rec_count_events(&rec, "strict", PROCMON_EVENT_SPAWN_FAILED) >= 1);
-    ASSERT_EQ_INT(event("auto", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
-    ASSERT_EQ_INT(event("auto2", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_GROUP);
-    ASSERT_EQ_INT(event("strict", PROCMON_EVENT_SPAWN_FAILED, 0).error, EACCES);
-    ASSERT_EQ_INT(details, 1);
-    ASSERT_TRUE(strstr(first_detail, "starting a child in its cgroup") != NULL);
-    printf("AUTO's note: %s\n", first_detail);
-    procmon_free(pm);
-    rec_destroy(&rec);
-    _exit(0);
-  }
-  int status;
-  ASSERT_EQ_INT(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ_INT(WEXITSTATUS(status), 0);
-  ASSERT_EQ_INT(rmdir(root), 0); /* nothing left under it */
+  refusing_root = test_root();
+  ASSERT_EQ_INT(chown(refusing_root, 65534, 65534), 0);
+  as_nobody(auto_in_a_refused_cgroup);
+  ASSERT_EQ_INT(rmdir(refusing_root), 0); /* nothing left under it */
 }
 
 /* procmon_signal_process with whole_unit reaches a grandchild that left the
