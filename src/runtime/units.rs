@@ -154,9 +154,9 @@ pub(crate) struct Units {
     dir: Option<std::result::Result<MonitorDir, (i32, Arc<str>)>>,
     /// Said once: why AUTO fell back to a process group.
     fallback_said: bool,
-    /// Why the kernel would not start a child in a cgroup made here (AUTO
-    /// then makes none); None until that happens.
-    refused: Option<Arc<str>>,
+    /// The kernel would not start a child in a cgroup made here: AUTO makes
+    /// none from then on.
+    refused: bool,
     draining: HashMap<RunId, Draining>,
     /// Draining runs whose unit is a process group, to poll.
     groups: usize,
@@ -169,7 +169,7 @@ impl Units {
             root: None,
             dir: None,
             fallback_said: false,
-            refused: None,
+            refused: false,
             draining: HashMap::new(),
             groups: 0,
             next_group_poll: None,
@@ -218,7 +218,7 @@ impl Units {
         match mode {
             Containment::None => Ok((Plan::Alone, None)),
             Containment::Group => Ok((Plan::Group, None)),
-            Containment::Auto if self.refused.is_some() => Ok((Plan::Group, None)),
+            Containment::Auto if self.refused => Ok((Plan::Group, None)),
             Containment::Cgroup | Containment::Auto => {
                 let made = match self.dir() {
                     Ok(dir) => dir.make_run(run.0).map_err(|errno| {
@@ -244,9 +244,8 @@ impl Units {
     /// to say, the first time AUTO falls back.
     pub fn refused(&mut self, errno: i32) -> Option<Arc<str>> {
         let why = std::io::Error::from_raw_os_error(errno);
-        let why: Arc<str> = format!("starting a child in its cgroup: {why}").into();
-        self.refused = Some(why.clone());
-        self.fall_back(&why)
+        self.refused = true;
+        self.fall_back(&format!("starting a child in its cgroup: {why}"))
     }
 
     /// AUTO falls back to a process group because of `why`: the note, once.
