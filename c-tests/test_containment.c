@@ -158,6 +158,46 @@ void test_cgroup_contains_a_setsid_double_fork(void) {
   rec_destroy(&rec);
 }
 
+/* The directory of this process's monitor under `root` (one monitor). */
+static const char *monitor_dir(const char *root) {
+  static char path[4600];
+  char mine[64];
+  snprintf(mine, sizeof mine, "m%d.", (int)getpid());
+  path[0] = '\0';
+  DIR *d = opendir(root);
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    if (!strncmp(e->d_name, mine, strlen(mine)))
+      snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+  if (d) closedir(d);
+  ASSERT_TRUE(path[0] != '\0');
+  return path;
+}
+
+/* CGROUP: each run's cgroup goes when its child exits and left nothing in it,
+ * not at procmon_free: after a crash loop of short runs and a remove, no run's
+ * cgroup is left in the monitor's directory while the monitor lives. */
+void test_cgroup_of_each_run_is_removed_at_its_exit(void) {
+  if (!cgroups_usable()) return;
+  const char *root = test_root();
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_cgroup_root(pm, root));
+  const char *argv[] = {"/bin/true", NULL};
+  procmon_spec_t *spec = spec_of(argv, PROCMON_CONTAIN_CGROUP);
+  ASSERT_OK(procmon_spec_set_threshold(spec, 0)); /* every run lives long enough */
+  ASSERT_OK(procmon_add(pm, "brief", spec));
+  procmon_spec_free(spec);
+  WAIT_FOR(rec_count_events(&rec, "brief", PROCMON_EVENT_EXITED) >= 20);
+  ASSERT_EQ_INT(event("brief", PROCMON_EVENT_STARTED, 0).containment, PROCMON_CONTAIN_CGROUP);
+  const char *dir = monitor_dir(root);
+  ASSERT_TRUE(entries(dir, "r") <= 1); /* the live run's, at most */
+  ASSERT_OK(procmon_remove_process(pm, "brief"));
+  WAIT_FOR(entries(dir, "r") == 0); /* fails if a run's cgroup stays until free */
+  procmon_free(pm);
+  ASSERT_EQ_INT(rmdir(root), 0);
+  rec_destroy(&rec);
+}
+
 static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in addr;
