@@ -209,6 +209,17 @@ impl Cgroup {
     pub fn remove(self) {
         let _ = fs::remove_dir(&self.path);
     }
+
+    /// Removes the cgroup if no process is in it, in one call: the kernel
+    /// refuses the rmdir (EBUSY) of a populated cgroup. True if it is gone
+    /// (removed now, or before); false if it stays (busy, or the rmdir failed
+    /// for another reason: then `populated` says which).
+    pub fn remove_if_empty(&self) -> bool {
+        match fs::remove_dir(&self.path) {
+            Ok(()) => true,
+            Err(e) => e.kind() == IoKind::NotFound,
+        }
+    }
 }
 
 fn populated(dir: &Path) -> bool {

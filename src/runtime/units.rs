@@ -72,6 +72,24 @@ impl Unit {
             cgroup.remove();
         }
     }
+
+    /// Removes the unit if it is empty, or gives it back. A cgroup is first
+    /// tried with its rmdir alone, which only an empty one survives: the exit
+    /// of a child that left nothing behind costs one call, not a read of
+    /// `cgroup.events` and then the rmdir.
+    fn remove_if_empty(self) -> std::result::Result<(), Unit> {
+        if let Unit::Cgroup(cgroup) = &self {
+            if cgroup.remove_if_empty() {
+                return Ok(());
+            }
+        }
+        if self.is_empty() {
+            self.remove();
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
 }
 
 /// Whether a process other than a zombie is in process group `pgid`: a scan of
@@ -257,10 +275,9 @@ impl Units {
     /// Takes the unit of a reaped run: true when it is empty (and then gone);
     /// otherwise it drains here until [`take_empty`](Self::take_empty) says so.
     pub fn reaped(&mut self, run: RunId, unit: Unit, epoll: &Epoll, now: Time) -> bool {
-        if unit.is_empty() {
-            unit.remove();
+        let Err(unit) = unit.remove_if_empty() else {
             return true;
-        }
+        };
         let events = match &unit {
             Unit::Cgroup(cgroup) => cgroup.events().ok().filter(|events| {
                 epoll
