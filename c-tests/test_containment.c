@@ -322,6 +322,50 @@ void test_cgroup_root_found_and_settable(void) {
   rec_destroy(&rec);
 }
 
+/* procmon_set_cgroup_root while a contained child runs under the old root:
+ * the new root is for the next spawns; the running child stays in its cgroup,
+ * alive, and when it exits its cgroup goes, and with the last one the
+ * monitor's directory under the old root. */
+void test_new_cgroup_root_leaves_running_children_alone(void) {
+  if (!cgroups_usable()) return;
+  char old_root[4300], new_root[4400], mine[64];
+  snprintf(old_root, sizeof old_root, "%s", test_root());
+  snprintf(new_root, sizeof new_root, "%s-next", old_root);
+  ASSERT_EQ_INT(mkdir(new_root, 0755), 0);
+  snprintf(mine, sizeof mine, "m%d.", (int)getpid());
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_cgroup_root(pm, old_root));
+  add_sh(pm, "steady", "echo up; exec sleep 1000", PROCMON_CONTAIN_CGROUP, 0.5);
+  WAIT_FOR(rec_count_lines(&rec, "steady") >= 1);
+  pid_t pid = event("steady", PROCMON_EVENT_STARTED, 0).pid;
+  ASSERT_OK(procmon_set_cgroup_root(pm, new_root));
+  ASSERT_TRUE(fx_alive(pid));
+  ASSERT_EQ_INT(entries(old_root, mine), 1);
+  add_sh(pm, "next", "cat /proc/self/cgroup", PROCMON_CONTAIN_CGROUP, 0.5);
+  WAIT_FOR(rec_count_events(&rec, "next", PROCMON_EVENT_EXITED) >= 1); /* all its lines */
+  char want[4500];
+  snprintf(want, sizeof want, "0::%s/%s", new_root + strlen(cgroup2_mount()), mine);
+  int found = 0;
+  for (size_t i = 0; i < rec_count_lines(&rec, "next"); i++) {
+    rec_line_t l;
+    ASSERT_TRUE(rec_line(&rec, "next", i, &l));
+    found |= !strncmp(l.data, want, strlen(want));
+    free(l.data);
+  }
+  ASSERT_TRUE(found); /* the next spawn is under the new root */
+  task_let_pass(0.1); /* nothing may have stopped the first child meanwhile */
+  ASSERT_TRUE(fx_alive(pid));
+  ASSERT_EQ_INT(rec_count_events(&rec, "steady", PROCMON_EVENT_EXITED), 0);
+  ASSERT_OK(procmon_stop_process(pm, "steady")); /* restarted under the new root */
+  WAIT_FOR(rec_count_events(&rec, "steady", PROCMON_EVENT_STARTED) >= 2);
+  WAIT_FOR(entries(old_root, mine) == 0);
+  ASSERT_EQ_INT(entries(new_root, mine), 1);
+  procmon_free(pm);
+  ASSERT_EQ_INT(rmdir(old_root), 0);
+  ASSERT_EQ_INT(rmdir(new_root), 0);
+  rec_destroy(&rec);
+}
+
 /* A monitor SIGKILLed with a contained child and a grandchild that escaped its
  * session: the grandchild lives on (no parent-death signal reaches it), until a
  * new monitor on the same root kills it and removes the stale cgroups. */

@@ -18,6 +18,7 @@ use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The errno of an I/O error (EIO when it has none).
@@ -123,7 +124,9 @@ fn start_time(pid: u32) -> Option<u64> {
     after.split(' ').nth(19)?.parse().ok()
 }
 
-/// The directory a monitor makes its runs' cgroups in.
+/// The directory a monitor makes its runs' cgroups in. Each run's [`Cgroup`]
+/// holds it: a monitor given a new root keeps the old directory while cgroups
+/// of its runs are in it, and removes it with the last.
 pub struct MonitorDir {
     path: PathBuf,
 }
@@ -133,20 +136,20 @@ static MONITORS: AtomicU64 = AtomicU64::new(0);
 impl MonitorDir {
     /// Makes this monitor's directory under `root` (checked already), after
     /// emptying and removing what dead monitors left there.
-    pub fn create(root: &Path) -> Result<MonitorDir, i32> {
+    pub fn create(root: &Path) -> Result<Arc<MonitorDir>, i32> {
         remove_stale(root);
         let pid = std::process::id();
         let start = start_time(pid).unwrap_or(0);
         let n = MONITORS.fetch_add(1, Ordering::Relaxed);
         let path = root.join(format!("m{pid}.{start}.{n}"));
         fs::create_dir(&path).map_err(|e| errno(&e))?;
-        Ok(MonitorDir { path })
+        Ok(Arc::new(MonitorDir { path }))
     }
 
     /// Makes run `run`'s cgroup, and opens its directory (`O_DIRECTORY`,
     /// close-on-exec) for the spawn to start the child in (closed after the
     /// spawn: no descriptor per child).
-    pub fn make_run(&self, run: u64) -> Result<(Cgroup, fs::File), i32> {
+    pub fn make_run(self: &Arc<Self>, run: u64) -> Result<(Cgroup, fs::File), i32> {
         let path = self.path.join(format!("r{run}"));
         match fs::create_dir(&path) {
             Ok(()) => {}
@@ -160,7 +163,13 @@ impl MonitorDir {
             .open(&path)
             .map_err(|e| errno(&e));
         match dir {
-            Ok(dir) => Ok((Cgroup { path }, dir)),
+            Ok(dir) => Ok((
+                Cgroup {
+                    path,
+                    _monitor: Arc::clone(self),
+                },
+                dir,
+            )),
             Err(errno) => {
                 let _ = fs::remove_dir(&path);
                 Err(errno)
@@ -171,7 +180,8 @@ impl MonitorDir {
 
 impl Drop for MonitorDir {
     fn drop(&mut self) {
-        // Every run's cgroup is gone by now (procmon_free waits for the units).
+        // The last run's cgroup is gone (each holds this directory), unless
+        // one was dropped without its removal: emptied and removed here.
         for entry in fs::read_dir(&self.path).into_iter().flatten().flatten() {
             empty_and_remove(&entry.path());
         }
@@ -182,6 +192,8 @@ impl Drop for MonitorDir {
 /// A run's cgroup, by its directory.
 pub struct Cgroup {
     path: PathBuf,
+    /// Kept until the cgroup is dropped (removed, or given up).
+    _monitor: Arc<MonitorDir>,
 }
 
 impl Cgroup {

@@ -163,13 +163,17 @@ struct Draining {
     _events: Option<File>,
 }
 
+/// The monitor's cgroup directory, or why none can be made (the errno, the
+/// message).
+type MonitorDirOrWhy = std::result::Result<Arc<MonitorDir>, (i32, Arc<str>)>;
+
 /// The monitor's units: where cgroups are made, and the draining ones.
 pub(crate) struct Units {
     /// The root set by the host, if any (else [`cgroup::default_root`]).
     root: Option<PathBuf>,
     /// This monitor's directory of cgroups, made at the first cgroup, or why
     /// none can be made.
-    dir: Option<std::result::Result<MonitorDir, (i32, Arc<str>)>>,
+    dir: Option<MonitorDirOrWhy>,
     /// Said once: why AUTO fell back to a process group.
     fallback_said: bool,
     /// The kernel would not start a child in a cgroup made here: AUTO makes
@@ -207,7 +211,7 @@ impl Units {
     }
 
     /// This monitor's cgroup directory, made at the first call.
-    fn dir(&mut self) -> &std::result::Result<MonitorDir, (i32, Arc<str>)> {
+    fn dir(&mut self) -> &MonitorDirOrWhy {
         let root = self.root.clone();
         self.dir.get_or_insert_with(|| {
             let root = match root.map_or_else(cgroup::default_root, Ok) {
