@@ -13,8 +13,11 @@
 //! cgroup and starting (or moving) a process in it does not.
 
 use crate::error::{Error, Result};
+use crate::sys;
+use std::ffi::CString;
 use std::fs;
-use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,11 +127,14 @@ fn start_time(pid: u32) -> Option<u64> {
     after.split(' ').nth(19)?.parse().ok()
 }
 
-/// The directory a monitor makes its runs' cgroups in. Each run's [`Cgroup`]
-/// holds it: a monitor given a new root keeps the old directory while cgroups
-/// of its runs are in it, and removes it with the last.
+/// The directory a monitor makes its runs' cgroups in, and an open descriptor
+/// of it: each run's cgroup is reached by its name in it (`r<run>`), a lookup
+/// of one or two names instead of the whole path. Each run's [`Cgroup`] holds
+/// it: a monitor given a new root keeps the old directory while cgroups of its
+/// runs are in it, and removes it with the last.
 pub struct MonitorDir {
     path: PathBuf,
+    fd: OwnedFd,
 }
 
 static MONITORS: AtomicU64 = AtomicU64::new(0);
@@ -143,35 +149,33 @@ impl MonitorDir {
         let n = MONITORS.fetch_add(1, Ordering::Relaxed);
         let path = root.join(format!("m{pid}.{start}.{n}"));
         fs::create_dir(&path).map_err(|e| errno(&e))?;
-        Ok(Arc::new(MonitorDir { path }))
+        match open_dir(&path) {
+            Ok(fd) => Ok(Arc::new(MonitorDir { path, fd })),
+            Err(errno) => {
+                let _ = fs::remove_dir(&path);
+                Err(errno)
+            }
+        }
     }
 
     /// Makes run `run`'s cgroup, and opens its directory (`O_DIRECTORY`,
     /// close-on-exec) for the spawn to start the child in (closed after the
     /// spawn: no descriptor per child).
     pub fn make_run(self: &Arc<Self>, run: u64) -> Result<(Cgroup, fs::File), i32> {
-        let path = self.path.join(format!("r{run}"));
-        match fs::create_dir(&path) {
-            Ok(()) => {}
-            // Left by a spawn that failed after making it: empty, reuse it.
-            Err(e) if e.kind() == IoKind::AlreadyExists => {}
-            Err(e) => return Err(errno(&e)),
+        let cgroup = Cgroup {
+            monitor: Arc::clone(self),
+            run,
+        };
+        let name = cgroup.name("");
+        match sys::mkdir_at(self.fd.as_fd(), &name, 0o755) {
+            // EEXIST: left by a spawn that failed after making it: empty, reuse it.
+            Ok(()) | Err(libc::EEXIST) => {}
+            Err(errno) => return Err(errno),
         }
-        let dir = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(&path)
-            .map_err(|e| errno(&e));
-        match dir {
-            Ok(dir) => Ok((
-                Cgroup {
-                    path,
-                    _monitor: Arc::clone(self),
-                },
-                dir,
-            )),
+        match sys::open_at(self.fd.as_fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY) {
+            Ok(dir) => Ok((cgroup, fs::File::from(dir))),
             Err(errno) => {
-                let _ = fs::remove_dir(&path);
+                cgroup.remove();
                 Err(errno)
             }
         }
@@ -189,37 +193,60 @@ impl Drop for MonitorDir {
     }
 }
 
-/// A run's cgroup, by its directory.
+/// A run's cgroup: `r<run>` in its monitor's directory.
 pub struct Cgroup {
-    path: PathBuf,
-    /// Kept until the cgroup is dropped (removed, or given up).
-    _monitor: Arc<MonitorDir>,
+    monitor: Arc<MonitorDir>,
+    run: u64,
 }
 
 impl Cgroup {
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// `r<run>`, or `r<run>/<file>`.
+    fn name(&self, file: &str) -> CString {
+        let name = if file.is_empty() {
+            format!("r{}", self.run)
+        } else {
+            format!("r{}/{file}", self.run)
+        };
+        CString::new(name).expect("no NUL in a number or a file name of ours")
+    }
+
+    /// Opens one of its files.
+    fn open(&self, file: &str, flags: i32) -> Option<fs::File> {
+        sys::open_at(self.monitor.fd.as_fd(), &self.name(file), flags)
+            .ok()
+            .map(fs::File::from)
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.monitor.path.join(format!("r{}", self.run))
     }
 
     /// Whether a process is left in it (`populated` of `cgroup.events`).
     pub fn populated(&self) -> bool {
-        populated(&self.path)
+        self.open("cgroup.events", libc::O_RDONLY)
+            .is_some_and(|mut events| populated_of(&mut events))
     }
 
     /// `cgroup.events`, to watch for the change to empty (POLLPRI).
     pub fn events(&self) -> std::io::Result<fs::File> {
-        fs::File::open(self.path.join("cgroup.events"))
+        sys::open_at(
+            self.monitor.fd.as_fd(),
+            &self.name("cgroup.events"),
+            libc::O_RDONLY,
+        )
+        .map(fs::File::from)
+        .map_err(std::io::Error::from_raw_os_error)
     }
 
     /// Sends `signo` to every process in it; KILL through `cgroup.kill`, which
     /// reaches every one at once, forks in flight included. True if any was sent.
     pub fn signal(&self, signo: i32) -> bool {
-        signal_cgroup(&self.path, signo)
+        signal_through(|file, flags| self.open(file, flags), signo)
     }
 
     /// Removes the (empty) cgroup.
     pub fn remove(self) {
-        let _ = fs::remove_dir(&self.path);
+        let _ = sys::rmdir_at(self.monitor.fd.as_fd(), &self.name(""));
     }
 
     /// Removes the cgroup if no process is in it, in one call: the kernel
@@ -227,18 +254,37 @@ impl Cgroup {
     /// (removed now, or before); false if it stays (busy, or the rmdir failed
     /// for another reason: then `populated` says which).
     pub fn remove_if_empty(&self) -> bool {
-        match fs::remove_dir(&self.path) {
-            Ok(()) => true,
-            Err(e) => e.kind() == IoKind::NotFound,
-        }
+        matches!(
+            sys::rmdir_at(self.monitor.fd.as_fd(), &self.name("")),
+            Ok(()) | Err(libc::ENOENT)
+        )
     }
 }
 
-fn populated(dir: &Path) -> bool {
-    let Ok(mut file) = fs::File::open(dir.join("cgroup.events")) else {
-        return false; // gone
+/// Opens a directory (`O_DIRECTORY`, close-on-exec).
+fn open_dir(path: &Path) -> Result<OwnedFd, i32> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| errno(&e))
+}
+
+/// A file of the cgroup `dir`, opened by its path (cleanup of what is not
+/// ours, or not ours any more).
+fn open_in(dir: &Path, file: &str, flags: i32) -> Option<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.custom_flags(flags & !libc::O_ACCMODE);
+    match flags & libc::O_ACCMODE {
+        libc::O_WRONLY => options.write(true),
+        _ => options.read(true),
     };
-    populated_of(&mut file)
+    options.open(dir.join(file)).ok()
+}
+
+fn populated(dir: &Path) -> bool {
+    open_in(dir, "cgroup.events", libc::O_RDONLY).is_some_and(|mut file| populated_of(&mut file))
 }
 
 /// Reads `populated` from an open `cgroup.events` (from its start).
@@ -250,18 +296,31 @@ fn populated_of(file: &mut fs::File) -> bool {
     text.lines().any(|line| line == "populated 1")
 }
 
-fn signal_cgroup(dir: &Path, signo: i32) -> bool {
-    if signo == libc::SIGKILL && fs::write(dir.join("cgroup.kill"), "1").is_ok() {
-        return true;
+/// Sends `signo` to every process of a cgroup whose files `open` opens.
+fn signal_through(open: impl Fn(&str, i32) -> Option<fs::File>, signo: i32) -> bool {
+    if signo == libc::SIGKILL {
+        if let Some(mut kill) = open("cgroup.kill", libc::O_WRONLY) {
+            if kill.write_all(b"1").is_ok() {
+                return true;
+            }
+        }
     }
-    let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) else {
+    let mut procs = String::new();
+    let Some(mut file) = open("cgroup.procs", libc::O_RDONLY) else {
         return false;
     };
+    if file.read_to_string(&mut procs).is_err() {
+        return false;
+    }
     let mut sent = false;
     for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-        sent |= crate::sys::send_pid_signal(pid, signo) == Ok(true);
+        sent |= sys::send_pid_signal(pid, signo) == Ok(true);
     }
     sent
+}
+
+fn signal_cgroup(dir: &Path, signo: i32) -> bool {
+    signal_through(|file, flags| open_in(dir, file, flags), signo)
 }
 
 /// KILLs what is in `dir`, waits (a bounded time) for it to empty, removes it.

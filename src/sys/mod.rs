@@ -17,7 +17,7 @@ mod spawn;
 pub use epoll::{Epoll, EpollEvent, Interest};
 pub use eventfd::EventFd;
 pub use fork::current_pid;
-pub use fs::statfs_type;
+pub use fs::{mkdir_at, open_at, rmdir_at, statfs_type};
 pub use pipe::{read_append, Pipe, ReadOutcome};
 pub use process::{
     has_exited, reap, reap_blocking, send_group_signal, send_pid_signal, send_signal, Reaped, Usage,
