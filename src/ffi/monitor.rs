@@ -229,7 +229,9 @@ pub extern "C" fn procmon_signal_process(
 }
 
 /// Sets the directory under which the monitor makes the cgroups of CGROUP and
-/// AUTO processes (from the next spawn on): an absolute path on a cgroup v2 file
+/// AUTO processes (from the next spawn on: a child already running stays in its
+/// cgroup under the previous root, which the monitor leaves with the last of
+/// them): an absolute path on a cgroup v2 file
 /// system that this process can make directories in (made if missing, when its
 /// parent is a cgroup). Without it the root is `procmon` under the monitor
 /// process's own cgroup, found from /proc/self/cgroup and /proc/self/mountinfo
