@@ -206,16 +206,16 @@ void test_stdin_is_dev_null(void) {
   procmon_free(pm);
 }
 
-/* Descriptors the host opened without O_CLOEXEC do not reach the child: it has
- * exactly 0 (/dev/null), 1 and 2 (pipes). */
-void test_no_descriptor_leaks(void) {
+/* Descriptors the host opened without O_CLOEXEC do not reach the child added
+ * by `add`: it has exactly 0 (/dev/null), 1 and 2 (pipes). */
+static void only_the_standard_descriptors(int (*add)(procmon_t *pm)) {
   int fd = open("/dev/null", O_RDONLY); /* deliberately inheritable */
   int fds[2];
   ASSERT_TRUE(fd >= 0);
   ASSERT_EQ_INT(pipe(fds), 0);
   ASSERT_EQ_INT(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, 0);
   procmon_t *pm = setup();
-  ASSERT_OK(fx_add(pm, "fds", "fds", NULL));
+  ASSERT_OK(add(pm));
   wait_line("fds", "end of fds");
   size_t n = rec_count_lines(&rec, "fds");
   for (size_t i = 0; i + 1 < n; i++) {
@@ -233,6 +233,26 @@ void test_no_descriptor_leaks(void) {
   close(fd);
   close(fds[0]);
   close(fds[1]);
+}
+
+static int add_plain(procmon_t *pm) { return fx_add(pm, "fds", "fds", NULL); }
+
+/* A spec's process under AUTO: a cgroup of its own where this host can make
+ * one (the monitor then holds its cgroup directory open), else a group. */
+static int add_contained(procmon_t *pm) {
+  const char *argv[] = {task_exe(), "child", "fds", NULL};
+  procmon_spec_t *spec = procmon_spec_new(argv);
+  ASSERT_TRUE(spec != NULL);
+  ASSERT_OK(procmon_spec_set_containment(spec, PROCMON_CONTAIN_AUTO));
+  int rc = procmon_add(pm, "fds", spec);
+  procmon_spec_free(spec);
+  return rc;
+}
+
+void test_no_descriptor_leaks(void) { only_the_standard_descriptors(add_plain); }
+
+void test_no_descriptor_leaks_into_a_contained_child(void) {
+  only_the_standard_descriptors(add_contained);
 }
 
 /* A blocked and an ignored signal in the host are default again in the child. */
