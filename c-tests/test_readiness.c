@@ -216,6 +216,41 @@ void test_sd_notify_from_outside_the_unit_is_ignored(void) {
   procmon_free(pm);
 }
 
+/* sd_notify_barrier(), as systemd-notify uses it: a helper of the unit sends
+ * READY=1, then BARRIER=1 with the write end of a pipe, and waits for the
+ * pipe's hang-up before it exits. The monitor closes descriptors that come
+ * with a datagram as it reads it, after the datagrams before it: the barrier
+ * passes, and the READY was attributed while the helper still lived. */
+void test_sd_notify_barrier_passes(void) {
+  procmon_t *pm = setup();
+  const char *script =
+      "import subprocess, sys, time\n"
+      "subprocess.run([sys.executable, '-c', '''\n"
+      "import os, select, socket\n"
+      "a = '\\\\0' + os.environ['NOTIFY_SOCKET'][1:]\n"
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+      "s.connect(a)\n"
+      "s.send(b'READY=1')\n"
+      "r, w = os.pipe()\n"
+      "socket.send_fds(s, [b'BARRIER=1'], [w])\n"
+      "os.close(w)\n"
+      "p = select.poll()\n"
+      "p.register(r, select.POLLHUP)\n"
+      "print('barrier', 'passed' if p.poll(20000) else 'timed out', flush=True)\n"
+      "'''])\n"
+      "print('helper exited', flush=True)\n"
+      "time.sleep(60)\n";
+  procmon_spec_t *spec = py_spec(script);
+  ASSERT_OK(procmon_spec_set_readiness(spec, PROCMON_READY_SD_NOTIFY, NULL, 0));
+  add_and_free(pm, "unit", spec);
+  char line[256];
+  WAIT_FOR(line_with_prefix("unit", "helper exited", line, sizeof line));
+  ASSERT_TRUE(line_with_prefix("unit", "barrier passed", line, sizeof line));
+  WAIT_FOR(rec_count_events(&rec, "unit", PROCMON_EVENT_READY) == 1);
+  ASSERT_EQ_INT(info_of(pm, "unit").state, PROCMON_STATE_RUNNING);
+  procmon_free(pm);
+}
+
 /* LINE: ready on the child's "listening on" line, which is still delivered
  * (before the READY event). */
 void test_ready_on_a_line(void) {
