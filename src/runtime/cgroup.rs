@@ -17,7 +17,7 @@ use crate::sys;
 use std::ffi::CString;
 use std::fs;
 use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,7 +166,7 @@ impl MonitorDir {
             monitor: Arc::clone(self),
             run,
         };
-        let name = cgroup.name("");
+        let name = cgroup.name();
         match sys::mkdir_at(self.fd.as_fd(), &name, 0o755) {
             // EEXIST: left by a spawn that failed after making it: empty, reuse it.
             Ok(()) | Err(libc::EEXIST) => {}
@@ -200,21 +200,18 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// `r<run>`, or `r<run>/<file>`.
-    fn name(&self, file: &str) -> CString {
-        let name = if file.is_empty() {
-            format!("r{}", self.run)
-        } else {
-            format!("r{}/{file}", self.run)
-        };
-        CString::new(name).expect("no NUL in a number or a file name of ours")
+    /// Its directory's name in the monitor's: `r<run>`.
+    fn name(&self) -> CString {
+        CString::new(format!("r{}", self.run)).expect("no NUL in a number")
     }
 
-    /// Opens one of its files.
+    /// Opens one of its files (`r<run>/<file>` in the monitor's directory).
     fn open(&self, file: &str, flags: i32) -> Option<fs::File> {
-        sys::open_at(self.monitor.fd.as_fd(), &self.name(file), flags)
-            .ok()
-            .map(fs::File::from)
+        open_file(
+            self.monitor.fd.as_fd(),
+            &format!("r{}/{file}", self.run),
+            flags,
+        )
     }
 
     pub fn path(&self) -> PathBuf {
@@ -223,19 +220,12 @@ impl Cgroup {
 
     /// Whether a process is left in it (`populated` of `cgroup.events`).
     pub fn populated(&self) -> bool {
-        self.open("cgroup.events", libc::O_RDONLY)
-            .is_some_and(|mut events| populated_of(&mut events))
+        populated_through(|file, flags| self.open(file, flags))
     }
 
     /// `cgroup.events`, to watch for the change to empty (POLLPRI).
-    pub fn events(&self) -> std::io::Result<fs::File> {
-        sys::open_at(
-            self.monitor.fd.as_fd(),
-            &self.name("cgroup.events"),
-            libc::O_RDONLY,
-        )
-        .map(fs::File::from)
-        .map_err(std::io::Error::from_raw_os_error)
+    pub fn events(&self) -> Option<fs::File> {
+        self.open("cgroup.events", libc::O_RDONLY)
     }
 
     /// Sends `signo` to every process in it; KILL through `cgroup.kill`, which
@@ -246,7 +236,7 @@ impl Cgroup {
 
     /// Removes the (empty) cgroup.
     pub fn remove(self) {
-        let _ = sys::rmdir_at(self.monitor.fd.as_fd(), &self.name(""));
+        let _ = sys::rmdir_at(self.monitor.fd.as_fd(), &self.name());
     }
 
     /// Removes the cgroup if no process is in it, in one call: the kernel
@@ -255,7 +245,7 @@ impl Cgroup {
     /// for another reason: then `populated` says which).
     pub fn remove_if_empty(&self) -> bool {
         matches!(
-            sys::rmdir_at(self.monitor.fd.as_fd(), &self.name("")),
+            sys::rmdir_at(self.monitor.fd.as_fd(), &self.name()),
             Ok(()) | Err(libc::ENOENT)
         )
     }
@@ -271,20 +261,15 @@ fn open_dir(path: &Path) -> Result<OwnedFd, i32> {
         .map_err(|e| errno(&e))
 }
 
-/// A file of the cgroup `dir`, opened by its path (cleanup of what is not
-/// ours, or not ours any more).
-fn open_in(dir: &Path, file: &str, flags: i32) -> Option<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.custom_flags(flags & !libc::O_ACCMODE);
-    match flags & libc::O_ACCMODE {
-        libc::O_WRONLY => options.write(true),
-        _ => options.read(true),
-    };
-    options.open(dir.join(file)).ok()
+/// Opens the file `name` of the directory `dir` (close-on-exec).
+fn open_file(dir: BorrowedFd<'_>, name: &str, flags: i32) -> Option<fs::File> {
+    let name = CString::new(name).ok()?;
+    sys::open_at(dir, &name, flags).ok().map(fs::File::from)
 }
 
-fn populated(dir: &Path) -> bool {
-    open_in(dir, "cgroup.events", libc::O_RDONLY).is_some_and(|mut file| populated_of(&mut file))
+/// Whether a process is in the cgroup whose files `open` opens (false if gone).
+fn populated_through(open: impl Fn(&str, i32) -> Option<fs::File>) -> bool {
+    open("cgroup.events", libc::O_RDONLY).is_some_and(|mut events| populated_of(&mut events))
 }
 
 /// Reads `populated` from an open `cgroup.events` (from its start).
@@ -319,17 +304,18 @@ fn signal_through(open: impl Fn(&str, i32) -> Option<fs::File>, signo: i32) -> b
     sent
 }
 
-fn signal_cgroup(dir: &Path, signo: i32) -> bool {
-    signal_through(|file, flags| open_in(dir, file, flags), signo)
-}
-
-/// KILLs what is in `dir`, waits (a bounded time) for it to empty, removes it.
+/// KILLs what is in the cgroup `dir` (not, or no longer, a run's: a dead
+/// monitor's, or left at a monitor's end), waits (a bounded time) for it to
+/// empty, removes it.
 fn empty_and_remove(dir: &Path) {
-    if populated(dir) {
-        signal_cgroup(dir, libc::SIGKILL);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while populated(dir) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
+    if let Ok(fd) = open_dir(dir) {
+        let open = |file: &str, flags| open_file(fd.as_fd(), file, flags);
+        if populated_through(open) {
+            signal_through(open, libc::SIGKILL);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while populated_through(open) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
         }
     }
     let _ = fs::remove_dir(dir);

@@ -73,18 +73,17 @@ impl Unit {
         }
     }
 
-    /// Removes the unit if it is empty, or gives it back. A cgroup is first
-    /// tried with its rmdir alone, which only an empty one survives: the exit
-    /// of a child that left nothing behind costs one call, not a read of
-    /// `cgroup.events` and then the rmdir.
+    /// Removes the unit if it is empty, or gives it back. A cgroup is tried
+    /// with its rmdir alone, which the kernel refuses while a process is in
+    /// it: the exit of a child that left nothing behind costs one call, not a
+    /// read of `cgroup.events` and then the rmdir. (A refused rmdir of an
+    /// empty cgroup is met by the drain's look after its registration.)
     fn remove_if_empty(self) -> std::result::Result<(), Unit> {
-        if let Unit::Cgroup(cgroup) = &self {
-            if cgroup.remove_if_empty() {
-                return Ok(());
-            }
-        }
-        if self.is_empty() {
-            self.remove();
+        let gone = match &self {
+            Unit::Cgroup(cgroup) => cgroup.remove_if_empty(),
+            Unit::Group(_) => self.is_empty(),
+        };
+        if gone {
             Ok(())
         } else {
             Err(self)
@@ -283,7 +282,7 @@ impl Units {
             return true;
         };
         let events = match &unit {
-            Unit::Cgroup(cgroup) => cgroup.events().ok().filter(|events| {
+            Unit::Cgroup(cgroup) => cgroup.events().filter(|events| {
                 epoll
                     .add(
                         events.as_fd(),
