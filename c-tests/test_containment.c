@@ -27,6 +27,13 @@ static procmon_t *setup(void) {
   return fx_monitor(&rec);
 }
 
+/* A monitor whose cgroups are made under `root`. */
+static procmon_t *setup_under(const char *root) {
+  procmon_t *pm = setup();
+  ASSERT_OK(procmon_set_cgroup_root(pm, root));
+  return pm;
+}
+
 static rec_event_t event(const char *name, int kind, size_t i) {
   rec_event_t e;
   ASSERT_TRUE(rec_event(&rec, name, kind, i, &e));
@@ -131,8 +138,7 @@ static size_t count_prefix(const char *name, const char *prefix) {
 void test_cgroup_contains_a_setsid_double_fork(void) {
   if (!cgroups_usable()) return;
   const char *root = test_root();
-  procmon_t *pm = setup();
-  ASSERT_OK(procmon_set_cgroup_root(pm, root));
+  procmon_t *pm = setup_under(root);
   add_sh(pm, "escapist",
          "setsid sh -c 'trap \"\" TERM; sleep 1000 & echo deep $!; "
          "echo setsid $$; wait' & wait",
@@ -180,8 +186,7 @@ static const char *monitor_dir(const char *root) {
 void test_cgroup_of_each_run_is_removed_at_its_exit(void) {
   if (!cgroups_usable()) return;
   const char *root = test_root();
-  procmon_t *pm = setup();
-  ASSERT_OK(procmon_set_cgroup_root(pm, root));
+  procmon_t *pm = setup_under(root);
   const char *argv[] = {"/bin/true", NULL};
   procmon_spec_t *spec = spec_of(argv, PROCMON_CONTAIN_CGROUP);
   ASSERT_OK(procmon_spec_set_threshold(spec, 0)); /* every run lives long enough */
